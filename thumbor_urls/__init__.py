@@ -1,0 +1,3 @@
+"""Thumbor-compatible on-the-fly image processing with Pillow."""
+
+__version__ = "0.1.0"

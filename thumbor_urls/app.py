@@ -1,0 +1,188 @@
+"""One request, start to end: route, verify, parse, negotiate, cache, load, process, answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from email.utils import formatdate, parsedate_to_datetime
+from urllib.parse import unquote
+
+from . import codecs, meta, pipeline, signing
+from .config import Settings
+from .errors import (
+    ImageServiceError,
+    ImageTooLarge,
+    MethodNotAllowed,
+    SignatureDoesNotMatch,
+    UnsafeUrlNotAllowed,
+)
+from .messages import Request, Response, error_response, json_response
+from .plan import Plan
+from .sources import FolderSource, Source
+from .stores import FolderResultStore, NoResultStore, ResultStore
+from .url import parse_path
+
+log = logging.getLogger("thumbor_urls.access")
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        source: Source | None = None,
+        results: ResultStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.source = source or FolderSource(settings.FILE_LOADER_ROOT_PATH)
+        if results is None:
+            path = settings.RESULT_STORAGE_FILE_STORAGE_ROOT_PATH
+            results = FolderResultStore(path) if path else NoResultStore()
+        self.results = results
+        self._fingerprint = settings.output_fingerprint()
+
+    def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        outcome = "processed"
+        try:
+            response, outcome = self._route(request)
+        except ImageServiceError as error:
+            response, outcome = error_response(error, self.settings.ERROR_MAX_AGE), error.code
+        except Exception:
+            # A bug of ours, not the client's: log it whole, answer without a stack trace.
+            log.exception("unexpected error for %s", request.path)
+            bug = ImageServiceError("the image could not be processed; this is a server bug")
+            response, outcome = error_response(bug, self.settings.ERROR_MAX_AGE), bug.code
+        if request.method == "HEAD":
+            response = response.without_body()
+        log.info(
+            json.dumps(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status,
+                    "outcome": outcome,
+                    "bytes": len(response.body),
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            )
+        )
+        return response
+
+    def _route(self, request: Request) -> tuple[Response, str]:
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"{request.method} is not allowed; use GET or HEAD")
+        if request.path.rstrip("/") == "/healthcheck":
+            headers = {"Content-Type": "text/plain", "Cache-Control": "no-cache"}
+            return Response(200, headers, b"WORKING"), "healthcheck"
+        plan = parse_path(self._verified_rest(request), strict=self.settings.STRICT_FILTERS)
+        self._check_requested_size(plan)
+        if plan.meta:
+            return self._meta(plan), "meta"
+        return self._image(plan, request)
+
+    def _verified_rest(self, request: Request) -> str:
+        """The path after `unsafe/` or a valid signature."""
+        first, _, rest = request.path.lstrip("/").partition("/")
+        if first == "unsafe":
+            if not self.settings.ALLOW_UNSAFE_URL:
+                raise UnsafeUrlNotAllowed("unsafe URLs are turned off here; sign the URL")
+            return rest
+        key = self.settings.SECURITY_KEY
+        if not key:
+            raise SignatureDoesNotMatch(
+                "the URL must start with /unsafe/ or a signature, and this server has no "
+                "SECURITY_KEY to check signatures with"
+            )
+        raw_first, _, raw_rest = (request.raw_path or request.path).lstrip("/").partition("/")
+        signature = unquote(raw_first)
+        # libthumbor signs the path as written; browsers may have percent-encoded it since.
+        if any(signing.verify_thumbor(key, signature, c) for c in dict.fromkeys((raw_rest, rest))):
+            return rest
+        raise SignatureDoesNotMatch("the URL signature does not match the URL")
+
+    def _check_requested_size(self, plan: Plan) -> None:
+        limit = self.settings.MAX_OUTPUT_SIDE
+        for side in (plan.geometry.width, plan.geometry.height):
+            if isinstance(side, int) and side > limit:
+                raise ImageTooLarge(f"{side} pixels is over the limit of {limit} (MAX_OUTPUT_SIDE)")
+
+    def _meta(self, plan: Plan) -> Response:
+        original = self.source.load(plan.image)
+        job = pipeline.run_meta(pipeline.Job(plan, self.settings, original.data))
+        return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
+
+    def _image(self, plan: Plan, request: Request) -> tuple[Response, str]:
+        settings = self.settings
+        accepted = codecs.accept_class(request.header("accept"), settings, plan.output.format)
+        key = hashlib.blake2b(
+            f"{self._fingerprint}|{accepted}|{plan.path}".encode(), digest_size=20
+        ).hexdigest()
+        stored = self.results.get(key)
+        if stored is not None:
+            last_modified = self.source.last_modified(plan.image)
+            if last_modified is None or stored.stored_at >= last_modified:
+                response = self._image_response(
+                    request, plan, stored.data, stored.content_type, stored.vary_accept,
+                    last_modified,
+                )  # fmt: skip
+                return response, "result-cache"
+        original = self.source.load(plan.image)
+        job = pipeline.run(pipeline.Job(plan, settings, original.data))
+        header = job.require_header()
+        forced = plan.output.format
+        fmt = codecs.choose_format(
+            header.format, header.has_alpha, header.animated, forced, accepted
+        )
+        vary = codecs.depends_on_accept(
+            header.format, header.has_alpha, header.animated, forced, settings
+        )
+        body = pipeline.encode(job, fmt)
+        content_type = codecs.CONTENT_TYPES[fmt]
+        self.results.put(key, body, content_type, vary)
+        response = self._image_response(
+            request, plan, body, content_type, vary, original.last_modified
+        )
+        return response, "processed"
+
+    def _image_response(
+        self,
+        request: Request,
+        plan: Plan,
+        body: bytes,
+        content_type: str,
+        vary_accept: bool,
+        last_modified: float | None,
+    ) -> Response:
+        max_age = self.settings.MAX_AGE if plan.output.max_age is None else plan.output.max_age
+        headers = {
+            "Content-Type": content_type,
+            "Cache-Control": f"public, max-age={max_age}" if max_age else "no-cache",
+        }
+        if self.settings.ENABLE_ETAGS:
+            headers["ETag"] = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        if last_modified is not None:
+            headers["Last-Modified"] = formatdate(last_modified, usegmt=True)
+        if vary_accept:
+            headers["Vary"] = "Accept"
+        if _not_modified(request, headers.get("ETag"), last_modified):
+            return Response(304, headers)
+        return Response(200, headers, body)
+
+
+def _not_modified(request: Request, etag: str | None, last_modified: float | None) -> bool:
+    if_none_match = request.header("if-none-match")
+    if if_none_match:
+        if etag is None:
+            return False
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    if_modified_since = request.header("if-modified-since")
+    if if_modified_since and last_modified is not None:
+        try:
+            since = parsedate_to_datetime(if_modified_since).timestamp()
+        except (TypeError, ValueError):
+            return False
+        return int(last_modified) <= since
+    return False

@@ -1,0 +1,137 @@
+"""Output formats: which one a request gets, and encoding frames into it."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .config import Settings
+
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "heif": "image/heif",
+    "heic": "image/heic",
+}
+SOURCE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif"}
+ANIMATED_FORMATS = frozenset({"gif", "webp"})
+
+
+def accept_class(accept: str, settings: Settings, forced: str | None) -> str:
+    """The part of an Accept header that can change the answer: which enabled automatic
+    formats the client takes. Requests with the same class always get the same bytes."""
+    if forced:
+        return ""
+    accepted = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    taken = []
+    if settings.AUTO_AVIF and "image/avif" in accepted:
+        taken.append("avif")
+    if settings.AUTO_WEBP and "image/webp" in accepted:
+        taken.append("webp")
+    return "+".join(taken)
+
+
+def choose_format(
+    source_format: str, has_alpha: bool, animated: bool, forced: str | None, accepted: str
+) -> str:
+    """The output format: format() wins, then an automatic format the client takes, then the
+    source's own format (or PNG/JPEG for sources we do not write, by transparency)."""
+    if forced:
+        return forced
+    taken = accepted.split("+") if accepted else []
+    if "avif" in taken and not animated:
+        return "avif"
+    if "webp" in taken:
+        return "webp"
+    own = SOURCE_FORMATS.get(source_format)
+    if own is not None:
+        return own
+    return "png" if has_alpha else "jpeg"
+
+
+def depends_on_accept(
+    source_format: str, has_alpha: bool, animated: bool, forced: str | None, settings: Settings
+) -> bool:
+    """Whether another Accept header could have changed the format (then `Vary: Accept`)."""
+    classes = {
+        accept_class(accept, settings, forced)
+        for accept in ("", "image/webp", "image/avif", "image/avif,image/webp")
+    }
+    formats = {choose_format(source_format, has_alpha, animated, forced, c) for c in classes}
+    return len(formats) > 1
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    format: str
+    quality: int
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    durations: tuple[int, ...] = ()
+    loop: int | None = 0
+
+
+def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings) -> bytes:
+    fmt = options.format
+    buffer = io.BytesIO()
+    params: dict[str, object] = {}
+    if options.icc_profile:
+        params["icc_profile"] = options.icc_profile
+    if options.exif and fmt in ("jpeg", "webp", "png", "avif"):
+        params["exif"] = options.exif
+    animated = len(frames) > 1 and fmt in ANIMATED_FORMATS
+    frames = [_mode_for(frame, fmt) for frame in (frames if animated else frames[:1])]
+    if animated:
+        params.update(
+            save_all=True,
+            append_images=frames[1:],
+            duration=list(options.durations) or 100,
+            loop=options.loop if options.loop is not None else 0,
+        )
+    if fmt == "jpeg":
+        params.update(quality=options.quality, progressive=settings.PROGRESSIVE_JPEG)
+        if not settings.PROGRESSIVE_JPEG:
+            params["optimize"] = True
+        frames[0].save(buffer, "JPEG", **params)
+    elif fmt == "png":
+        frames[0].save(buffer, "PNG", compress_level=settings.PNG_COMPRESSION_LEVEL, **params)
+    elif fmt == "webp":
+        if options.quality >= 100:
+            params["lossless"] = True
+        frames[0].save(buffer, "WEBP", quality=min(options.quality, 100), method=4, **params)
+    elif fmt == "gif":
+        if animated and any("A" in f.getbands() for f in frames):
+            params["disposal"] = 2
+        frames[0].save(buffer, "GIF", **params)
+    elif fmt == "avif":
+        frames[0].save(buffer, "AVIF", quality=options.quality, **params)
+    else:  # heic / heif, through the optional pillow-heif plugin
+        from pillow_heif import register_heif_opener  # type: ignore[import-not-found]  # noqa: PLC0415
+
+        register_heif_opener()
+        frames[0].save(buffer, "HEIF", quality=options.quality, **params)
+    return buffer.getvalue()
+
+
+def _mode_for(image: Image.Image, fmt: str) -> Image.Image:
+    """Convert to a mode the encoder takes. JPEG has no alpha: flatten onto white, as a
+    browser shows a transparent image, rather than Thumbor's black-or-garbage alpha drop."""
+    if fmt == "jpeg":
+        if image.mode in ("RGB", "L", "CMYK"):
+            return image
+        if "A" in image.getbands():
+            rgba = image.convert("RGBA")
+            background = Image.new("RGB", image.size, (255, 255, 255))
+            background.paste(rgba, mask=rgba.getchannel("A"))
+            return background
+        return image.convert("RGB")
+    if image.mode == "CMYK":
+        return image.convert("RGB")
+    if fmt == "gif" and image.mode not in ("P", "L"):
+        return image.convert("RGBA") if "A" in image.getbands() else image
+    return image

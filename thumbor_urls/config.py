@@ -1,0 +1,174 @@
+"""All settings, read once from the environment.
+
+Names follow Thumbor's settings wherever Thumbor has one, so a Thumbor user's configuration
+carries over. Defaults work on one machine with no AWS at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingError(ValueError):
+    pass
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+RESAMPLING_FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR", "HAMMING", "NEAREST")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with its default. `describe()` documents them for the README and CLI."""
+
+    # Signing
+    SECURITY_KEY: str = ""
+    ALLOW_UNSAFE_URL: bool = True
+    # Where originals and results live
+    FILE_LOADER_ROOT_PATH: Path = Path("samples")
+    RESULT_STORAGE_FILE_STORAGE_ROOT_PATH: Path | None = field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "thumbor_urls" / "result_storage"
+    )
+    # Output
+    QUALITY: int = 80
+    WEBP_QUALITY: int | None = None
+    AVIF_QUALITY: int | None = None
+    PROGRESSIVE_JPEG: bool = True
+    PNG_COMPRESSION_LEVEL: int = 6
+    AUTO_WEBP: bool = False
+    AUTO_AVIF: bool = False
+    PRESERVE_EXIF_INFO: bool = False
+    RESPECT_ORIENTATION: bool = True
+    PILLOW_RESAMPLING_FILTER: str = "LANCZOS"
+    # JPEG DCT scaling keeps at least this many times the pixels the resize needs per axis.
+    JPEG_DRAFT_MIN_RATIO: float = 1.0
+    # Caching headers
+    MAX_AGE: int = 86400
+    ERROR_MAX_AGE: int = 60
+    ENABLE_ETAGS: bool = True
+    # Behaviour
+    DETECTORS: tuple[str, ...] = ()
+    STRICT_FILTERS: bool = False
+    # Limits
+    MAX_SOURCE_PIXELS: int = 100_000_000
+    MAX_OUTPUT_SIDE: int = 16383
+    MAX_ANIMATION_FRAMES: int = 1000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, parse in _PARSERS.items():
+            if name in env:
+                values[name] = parse(name, env[name])
+        return cls(**values)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def webp_quality(self) -> int:
+        return self.QUALITY if self.WEBP_QUALITY is None else self.WEBP_QUALITY
+
+    @property
+    def avif_quality(self) -> int:
+        return self.QUALITY if self.AVIF_QUALITY is None else self.AVIF_QUALITY
+
+    def output_fingerprint(self) -> str:
+        """A short hash of every setting that changes the bytes of a result (for cache keys)."""
+        relevant = (
+            self.QUALITY,
+            self.webp_quality,
+            self.avif_quality,
+            self.PROGRESSIVE_JPEG,
+            self.PNG_COMPRESSION_LEVEL,
+            self.PRESERVE_EXIF_INFO,
+            self.RESPECT_ORIENTATION,
+            self.PILLOW_RESAMPLING_FILTER,
+            self.JPEG_DRAFT_MIN_RATIO,
+            self.DETECTORS,
+        )
+        return hashlib.blake2b(repr(relevant).encode(), digest_size=6).hexdigest()
+
+
+def _path_or_none(name: str, raw: str) -> Path | None:
+    return Path(raw) if raw.strip() else None
+
+
+def _resampling(name: str, raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in RESAMPLING_FILTERS:
+        raise SettingError(f"{name} must be one of {', '.join(RESAMPLING_FILTERS)}, got {raw!r}")
+    return value
+
+
+def _optional_quality(name: str, raw: str) -> int | None:
+    return _int(name, raw, 1, 100) if raw.strip() else None
+
+
+_PARSERS: dict[str, Callable[[str, str], object]] = {
+    "SECURITY_KEY": lambda name, raw: raw,
+    "ALLOW_UNSAFE_URL": _bool,
+    "FILE_LOADER_ROOT_PATH": lambda name, raw: Path(raw),
+    "RESULT_STORAGE_FILE_STORAGE_ROOT_PATH": _path_or_none,
+    "QUALITY": lambda name, raw: _int(name, raw, 1, 100),
+    "WEBP_QUALITY": _optional_quality,
+    "AVIF_QUALITY": _optional_quality,
+    "PROGRESSIVE_JPEG": _bool,
+    "PNG_COMPRESSION_LEVEL": lambda name, raw: _int(name, raw, 0, 9),
+    "AUTO_WEBP": _bool,
+    "AUTO_AVIF": _bool,
+    "PRESERVE_EXIF_INFO": _bool,
+    "RESPECT_ORIENTATION": _bool,
+    "PILLOW_RESAMPLING_FILTER": _resampling,
+    "JPEG_DRAFT_MIN_RATIO": lambda name, raw: _float(name, raw, 1.0, 8.0),
+    "MAX_AGE": lambda name, raw: _int(name, raw, 0, 10 * 365 * 86400),
+    "ERROR_MAX_AGE": lambda name, raw: _int(name, raw, 0, 86400),
+    "ENABLE_ETAGS": _bool,
+    "DETECTORS": lambda name, raw: _list(raw),
+    "STRICT_FILTERS": _bool,
+    "MAX_SOURCE_PIXELS": lambda name, raw: _int(name, raw, 1, 2**40),
+    "MAX_OUTPUT_SIDE": lambda name, raw: _int(name, raw, 1, 65500),
+    "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),
+}

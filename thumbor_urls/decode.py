@@ -1,0 +1,136 @@
+"""Reading images: the header first (cheap), then pixels, shrunk while decoding when allowed."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from .errors import ImageTooLarge, UnsupportedImageFormat
+
+# Our own limit (MAX_SOURCE_PIXELS) is checked from the header; Pillow's bomb check would
+# otherwise refuse or warn about large but legitimate photos first.
+Image.MAX_IMAGE_PIXELS = None
+
+ORIENTATION_TAG = 0x0112
+# Modes the resampler and every encoder handle as they are (others are converted first).
+NATIVE_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str  # Pillow's format name: JPEG, PNG, GIF, WEBP, AVIF, ...
+    size: tuple[int, int]  # as stored, before orientation
+    mode: str
+    orientation: int
+    frames: int
+    loop: int | None
+    icc_profile: bytes | None
+    exif: bytes | None
+
+    @property
+    def animated(self) -> bool:
+        return self.frames > 1
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.mode in ("RGBA", "LA", "PA", "La", "RGBa") or self.mode == "P"
+
+
+def open_image(data: bytes) -> tuple[Image.Image, Header]:
+    """Parse the header only; no pixels are decoded here."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnsupportedImageFormat("the file is not an image this service can read") from None
+    except (OSError, ValueError, SyntaxError) as error:
+        raise UnsupportedImageFormat(f"the image header cannot be read: {error}") from None
+    orientation = 1
+    try:
+        value = image.getexif().get(ORIENTATION_TAG, 1)
+        orientation = value if isinstance(value, int) and 1 <= value <= 8 else 1
+    except Exception:
+        orientation = 1
+    header = Header(
+        format=image.format or "",
+        size=image.size,
+        mode=image.mode,
+        orientation=orientation,
+        frames=1,
+        loop=image.info.get("loop"),
+        icc_profile=image.info.get("icc_profile"),
+        exif=image.info.get("exif"),
+    )
+    return image, header
+
+
+def count_frames(image: Image.Image, limit: int) -> int:
+    """The number of frames, or ImageTooLarge once it passes `limit` (counting stops there)."""
+    if not getattr(image, "is_animated", False):
+        return 1
+    n_frames = getattr(image, "_n_frames", None)
+    if n_frames is None and image.format == "GIF":
+        # GIF has no frame count in its header; seek frame by frame, but stop at the limit so
+        # that a file with a hundred thousand frames costs no more than one over the limit.
+        count = 1
+        try:
+            while True:
+                image.seek(count)
+                count += 1
+                if count > limit:
+                    break
+        except EOFError:
+            pass
+        image.seek(0)
+        n_frames = count
+    frames = int(n_frames if n_frames is not None else getattr(image, "n_frames", 1))
+    if frames > limit:
+        raise ImageTooLarge(f"the animation has more than {limit} frames (MAX_ANIMATION_FRAMES)")
+    return frames
+
+
+def draft(image: Image.Image, size: tuple[int, int]) -> float:
+    """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 to no less than `size`.
+    Returns the scale applied (1.0 when none)."""
+    if image.format != "JPEG":
+        return 1.0
+    original = image.size
+    image.draft(image.mode, size)
+    return image.size[0] / original[0]
+
+
+def decode_frames(image: Image.Image, max_frames: int) -> tuple[list[Image.Image], list[int]]:
+    """All frames as full, composed images in a mode every step handles, and their durations."""
+    try:
+        if not getattr(image, "is_animated", False):
+            image.load()
+            return [_normalize_mode(image)], [int(image.info.get("duration", 0) or 0)]
+        frames: list[Image.Image] = []
+        durations: list[int] = []
+        for index, frame in enumerate(ImageSequence.Iterator(image)):
+            if index >= max_frames:
+                break
+            durations.append(int(frame.info.get("duration", 100) or 0))
+            frames.append(_normalize_mode(frame.copy(), prefer_alpha=True))
+        return frames, durations
+    except (OSError, ValueError, SyntaxError) as error:
+        raise UnsupportedImageFormat(f"the image data is damaged: {error}") from None
+
+
+def _normalize_mode(image: Image.Image, prefer_alpha: bool = False) -> Image.Image:
+    if image.mode in NATIVE_MODES or image.mode == "CMYK":
+        return image
+    if image.mode == "P" and ("transparency" in image.info or prefer_alpha):
+        return image.convert("RGBA")
+    if image.mode in ("PA", "La", "RGBa"):
+        return image.convert("RGBA" if image.mode != "La" else "LA")
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I") or image.mode == "F":
+        # 16- and 32-bit greys: scale to 8 bits instead of clipping at 255.
+        return image.point(lambda v: v / 256).convert("L")
+    return image.convert("RGB")

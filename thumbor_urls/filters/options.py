@@ -1,0 +1,69 @@
+"""Filters that only change the plan: output options and geometry flags (no pixels).
+
+Thumbor runs quality(), format() and friends after the transform; they touch no pixels, so
+running them while parsing is equivalent, and it lets the format and cache key be known
+before the original is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from ..errors import UnsupportedImageFormat
+from ..plan import Plan
+from .registry import Choice, Int, Phase, register
+
+FORMATS = ("jpeg", "jpg", "png", "gif", "webp", "avif", "heic", "heif")
+
+
+@register("quality", Int("quality", 0, 100), phase=Phase.PRE_LOAD)
+def quality(plan: Plan, value: int) -> Plan:
+    """Encoder quality, 0-100."""
+    return plan.with_output(quality=value)
+
+
+@register("format", Choice("format", FORMATS), phase=Phase.PRE_LOAD)
+def output_format(plan: Plan, value: str) -> Plan:
+    """Output format, whatever the source's."""
+    value = "jpeg" if value == "jpg" else value
+    if value in ("heic", "heif") and importlib.util.find_spec("pillow_heif") is None:
+        raise UnsupportedImageFormat(
+            f"format({value}) needs the optional extra pillow-heif, which is not installed"
+        )
+    return plan.with_output(format=value)
+
+
+@register("max_age", Int("seconds", 0), phase=Phase.PRE_LOAD)
+def max_age(plan: Plan, seconds: int) -> Plan:
+    """Cache-Control max-age for this response."""
+    return plan.with_output(max_age=seconds)
+
+
+@register("strip_exif", phase=Phase.PRE_LOAD)
+def strip_exif(plan: Plan) -> Plan:
+    """Drop EXIF metadata (already the default unless PRESERVE_EXIF_INFO)."""
+    return plan.with_output(strip_exif=True)
+
+
+@register("strip_icc", phase=Phase.PRE_LOAD)
+def strip_icc(plan: Plan) -> Plan:
+    """Drop the ICC colour profile."""
+    return plan.with_output(strip_icc=True)
+
+
+@register("stretch", phase=Phase.PRE_LOAD)
+def stretch(plan: Plan) -> Plan:
+    """Resize to the exact size without cropping to the aspect ratio."""
+    return plan.with_geometry(stretch=True)
+
+
+@register("upscale", phase=Phase.PRE_LOAD)
+def upscale(plan: Plan) -> Plan:
+    """With fit-in, grow an image smaller than the box until it touches the box."""
+    return plan.with_geometry(upscale=True)
+
+
+@register("no_upscale", phase=Phase.PRE_LOAD)
+def no_upscale(plan: Plan) -> Plan:
+    """Never ask for more pixels than the original has on either side."""
+    return plan.with_geometry(no_upscale=True)

@@ -1,0 +1,217 @@
+"""The filter registry: each filter declares its name, typed parameters and phase.
+
+Like Thumbor's `@filter_method(BaseFilter.Number, ...)`, the declaration is the single source
+of truth: the URL parser validates arguments from it, and the pipeline runs each phase's
+filters in URL order.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidFilterArgument, UnknownFilter
+
+
+class Phase(enum.Enum):
+    # Pure changes to the plan (output options, geometry flags): they run before anything is
+    # loaded, which is what lets format negotiation and the result cache key use them.
+    PRE_LOAD = "pre-load"
+    # Pixel operations on every frame after the geometry has been applied.
+    POST_TRANSFORM = "post-transform"
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter. `parse` turns the URL text into a value or raises ValueError."""
+
+    name: str
+    kind: str
+    parse: Callable[[str], Any]
+    default: Any = REQUIRED
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+def _int_parser(low: int | None, high: int | None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[-+]?\d+", text):
+            raise ValueError(f"expected a whole number, got {text!r}")
+        value = int(text)
+        if low is not None and value < low:
+            raise ValueError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high}, got {value}")
+        return value
+
+    return parse
+
+
+def Int(
+    name: str, low: int | None = None, high: int | None = None, default: Any = REQUIRED
+) -> Param:
+    return Param(name, "int", _int_parser(low, high), default)
+
+
+def Float(
+    name: str, low: float | None = None, high: float | None = None, default: Any = REQUIRED
+) -> Param:
+    def parse(text: str) -> float:
+        if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", text):
+            raise ValueError(f"expected a number, got {text!r}")
+        value = float(text)
+        if low is not None and value < low:
+            raise ValueError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise ValueError(f"must be at most {high}, got {value}")
+        return value
+
+    return Param(name, "float", parse, default)
+
+
+def Bool(name: str, default: Any = REQUIRED) -> Param:
+    def parse(text: str) -> bool:
+        lowered = text.lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise ValueError(f"expected true, false, 1 or 0, got {text!r}")
+
+    return Param(name, "bool", parse, default)
+
+
+def Str(name: str, pattern: str = r".+", default: Any = REQUIRED) -> Param:
+    compiled = re.compile(pattern)
+
+    def parse(text: str) -> str:
+        if len(text) >= 2 and text[0] == text[-1] == "'":
+            text = text[1:-1]
+        if not compiled.fullmatch(text):
+            raise ValueError(f"{text!r} is not valid here")
+        return text
+
+    return Param(name, "string", parse, default)
+
+
+def Choice(name: str, choices: Sequence[str], default: Any = REQUIRED) -> Param:
+    allowed = {c.lower(): c for c in choices}
+
+    def parse(text: str) -> str:
+        try:
+            return allowed[text.lower()]
+        except KeyError:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}") from None
+
+    return Param(name, "|".join(choices), parse, default)
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    name: str
+    params: tuple[Param, ...]
+    phase: Phase
+    apply: Callable[..., Any]
+    doc: str = ""
+
+    def bind(self, raw_args: Sequence[str]) -> tuple[Any, ...]:
+        """Typed argument values for `raw_args`, or InvalidFilterArgument naming the problem."""
+        args = list(raw_args)
+        # `name()` has one empty argument in the URL text; it means no arguments.
+        if args == [""]:
+            args = []
+        if len(args) > len(self.params):
+            raise InvalidFilterArgument(
+                f"{self.name}() takes at most {len(self.params)} argument(s), got {len(args)}"
+            )
+        values: list[Any] = []
+        for index, param in enumerate(self.params):
+            text = args[index].strip() if index < len(args) else ""
+            if index >= len(args) or (text == "" and not param.required):
+                if param.required:
+                    raise InvalidFilterArgument(
+                        f"{self.name}(): missing argument {index + 1} ({param.name})"
+                    )
+                values.append(param.default)
+                continue
+            try:
+                values.append(param.parse(text))
+            except ValueError as error:
+                raise InvalidFilterArgument(
+                    f"{self.name}(): argument {index + 1} ({param.name}) {error}"
+                ) from None
+        return tuple(values)
+
+    def signature(self) -> str:
+        parts = [p.name if p.required else f"[{p.name}]" for p in self.params]
+        return f"{self.name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class BoundFilter:
+    spec: FilterSpec
+    args: tuple[Any, ...]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class IgnoredFilter:
+    """A filter Thumbor would silently skip; we skip it too but say why in `meta/`."""
+
+    text: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"filter": self.text, "reason": self.reason}
+
+
+@dataclass
+class Registry:
+    specs: dict[str, FilterSpec] = field(default_factory=dict)
+
+    def register(
+        self, name: str, *params: Param, phase: Phase = Phase.POST_TRANSFORM
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+            if name in self.specs:
+                raise ValueError(f"filter {name} registered twice")
+            doc = (function.__doc__ or "").strip().splitlines()
+            self.specs[name] = FilterSpec(name, params, phase, function, doc[0] if doc else "")
+            return function
+
+        return decorate
+
+    def bind(self, name: str, raw_args: Sequence[str]) -> BoundFilter:
+        spec = self.specs.get(name)
+        if spec is None:
+            raise UnknownFilter(f"unknown filter {name}()")
+        return BoundFilter(spec, spec.bind(raw_args))
+
+
+REGISTRY = Registry()
+register = REGISTRY.register
+
+
+@dataclass(frozen=True)
+class FilterContext:
+    """What a post-transform filter may know besides the frame it changes."""
+
+    # The box that fill() and friends draw into: the requested size after fit-in adjustments.
+    canvas: tuple[int, int]
+    frame_index: int = 0

@@ -1,0 +1,240 @@
+"""The processing pipeline: a list of small steps over one Job.
+
+Geometry is planned from the header before any pixel is decoded, so the JPEG decoder can
+shrink by DCT scaling even when the request crops; orientation is applied after resizing,
+on the small image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from . import codecs, transform
+from .config import Settings
+from .decode import Header, count_frames, decode_frames, draft, open_image
+from .errors import ImageTooLarge
+from .filters import FilterContext
+from .geometry import (
+    Box,
+    Geometry,
+    displayed_to_stored_box,
+    draft_request,
+    oriented_size,
+    plan_geometry,
+)
+from .plan import Plan
+
+
+@dataclass
+class Job:
+    plan: Plan
+    settings: Settings
+    data: bytes
+    image: Image.Image | None = None
+    header: Header | None = None
+    # Orientation still to apply to `frames` (1 once applied).
+    orientation: int = 1
+    # The displayed size of the image the geometry works on (after orientation and trim).
+    working_size: tuple[int, int] = (0, 0)
+    # The displayed size before trim: what no_upscale() compares with, as in Thumbor.
+    loaded_size: tuple[int, int] = (0, 0)
+    trim: Box | None = None
+    geometry: Geometry | None = None
+    frames: list[Image.Image] = field(default_factory=list)
+    durations: list[int] = field(default_factory=list)
+
+    def require_header(self) -> Header:
+        assert self.header is not None, "read_header runs first"
+        return self.header
+
+    def require_geometry(self) -> Geometry:
+        assert self.geometry is not None, "plan_geometry runs first"
+        return self.geometry
+
+
+Step = Callable[[Job], None]
+
+
+def read_header(job: Job) -> None:
+    job.image, header = open_image(job.data)
+    frames = count_frames(job.image, job.settings.MAX_ANIMATION_FRAMES)
+    job.header = Header(**{**header.__dict__, "frames": frames})
+    job.orientation = header.orientation if job.settings.RESPECT_ORIENTATION else 1
+    job.working_size = job.loaded_size = oriented_size(header.size, job.orientation)
+
+
+def check_limits(job: Job) -> None:
+    header = job.require_header()
+    width, height = header.size
+    if width * height > job.settings.MAX_SOURCE_PIXELS:
+        raise ImageTooLarge(
+            f"the image has {width}x{height} pixels, over the limit of "
+            f"{job.settings.MAX_SOURCE_PIXELS} (MAX_SOURCE_PIXELS)"
+        )
+
+
+def plan_from_header(job: Job) -> None:
+    if job.plan.trim is None:
+        _plan(job)
+
+
+def decode(job: Job) -> None:
+    assert job.image is not None
+    header = job.require_header()
+    if job.geometry is not None and not header.animated:
+        box, out = _stored_box_and_size(job)
+        if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
+            wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
+            draft(job.image, wanted)
+    job.frames, job.durations = decode_frames(job.image, job.settings.MAX_ANIMATION_FRAMES)
+
+
+def trim(job: Job) -> None:
+    """Trim needs pixels, so it orients first and plans the geometry afterwards."""
+    if job.plan.trim is None:
+        return
+    job.frames = [transform.orient(frame, job.orientation) for frame in job.frames]
+    job.orientation = 1
+    box = transform.trim_box(job.frames[0], job.plan.trim.corner, job.plan.trim.tolerance)
+    if box is not None:
+        job.trim = box
+        job.frames = [frame.crop(box.as_tuple()) for frame in job.frames]
+        job.working_size = (box.width, box.height)
+    _plan(job)
+
+
+def resize(job: Job) -> None:
+    box, out = _stored_box_and_size(job)
+    scale_x = job.frames[0].width / _stored_working_size(job)[0]
+    scale_y = job.frames[0].height / _stored_working_size(job)[1]
+    scaled = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+    resample = transform.RESAMPLING[job.settings.PILLOW_RESAMPLING_FILTER]
+    job.frames = [transform.crop_and_resize(f, scaled, out, resample) for f in job.frames]
+
+
+def orient(job: Job) -> None:
+    job.frames = [transform.orient(frame, job.orientation) for frame in job.frames]
+    job.orientation = 1
+
+
+def flip(job: Job) -> None:
+    horizontal, vertical = job.require_geometry().flips
+    job.frames = [transform.flip(frame, horizontal, vertical) for frame in job.frames]
+
+
+def apply_filters(job: Job) -> None:
+    canvas = job.require_geometry().canvas
+    for bound in job.plan.filters:
+        job.frames = [
+            bound.spec.apply(frame, FilterContext(canvas, index), *bound.args)
+            for index, frame in enumerate(job.frames)
+        ]
+
+
+def draw_debug(job: Job) -> None:
+    if not job.plan.debug:
+        return
+    geometry = job.require_geometry()
+    job.frames = [
+        transform.draw_focal_points(frame, geometry.focal_points, geometry.crop_box, geometry.flips)
+        for frame in job.frames
+    ]
+
+
+PIPELINE: tuple[Step, ...] = (
+    read_header,
+    check_limits,
+    plan_from_header,
+    decode,
+    trim,
+    resize,
+    orient,
+    flip,
+    apply_filters,
+    draw_debug,
+)
+
+# What `meta/` needs: the geometry, and pixels only when trim must look at them.
+META_PIPELINE: tuple[Step, ...] = (read_header, check_limits, plan_from_header)
+
+
+def run(job: Job, steps: tuple[Step, ...] = PIPELINE) -> Job:
+    for step in steps:
+        step(job)
+    return job
+
+
+def run_meta(job: Job) -> Job:
+    run(job, META_PIPELINE)
+    if job.geometry is None:  # trim has to look at the pixels before the geometry is known
+        run(job, (decode, trim))
+    return job
+
+
+def encode(job: Job, fmt: str) -> bytes:
+    header = job.require_header()
+    plan, settings = job.plan, job.settings
+    quality = plan.output.quality
+    if quality is None:
+        quality = {"webp": settings.webp_quality, "avif": settings.avif_quality}.get(
+            fmt, settings.QUALITY
+        )
+    keep_exif = settings.PRESERVE_EXIF_INFO and not plan.output.strip_exif
+    options = codecs.EncodeOptions(
+        format=fmt,
+        quality=quality,
+        icc_profile=None if plan.output.strip_icc else header.icc_profile,
+        exif=_exif_without_orientation(job) if keep_exif else None,
+        durations=tuple(job.durations),
+        loop=header.loop,
+    )
+    return codecs.encode(job.frames, options, settings)
+
+
+def _exif_without_orientation(job: Job) -> bytes | None:
+    # The pixels are upright now; an orientation tag left in would turn them again.
+    assert job.image is not None
+    exif = job.image.getexif()
+    if not exif:
+        return None
+    exif[0x0112] = 1
+    return exif.tobytes()
+
+
+def _plan(job: Job) -> None:
+    job.geometry = plan_geometry(
+        job.working_size,
+        job.plan.geometry,
+        job.plan.focal_points,
+        loaded_size=job.loaded_size,
+    )
+    limit = job.settings.MAX_OUTPUT_SIDE
+    for width, height in (job.geometry.output_size, job.geometry.canvas):
+        if max(width, height) > limit:
+            raise ImageTooLarge(
+                f"the result would be {width}x{height}, over the limit of {limit} pixels per "
+                "side (MAX_OUTPUT_SIDE)"
+            )
+
+
+def _stored_working_size(job: Job) -> tuple[int, int]:
+    """The working image's size in the orientation its pixels are stored in right now."""
+    return oriented_size(job.working_size, job.orientation)
+
+
+def _stored_box_and_size(
+    job: Job,
+) -> tuple[tuple[float, float, float, float], tuple[int, int]]:
+    """The crop box and output size in the coordinates of the pixels as stored (before the
+    orientation still to apply), so resizing happens before rotating."""
+    geometry = job.require_geometry()
+    crop = geometry.crop_box
+    box = displayed_to_stored_box(
+        (crop.left, crop.top, crop.right, crop.bottom),
+        job.orientation,
+        _stored_working_size(job),
+    )
+    return box, oriented_size(geometry.output_size, job.orientation)

@@ -1,0 +1,71 @@
+"""The local server: a WSGI application over App, served by waitress."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .app import App
+from .messages import Request
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+_REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def request_from_environ(environ: Environ) -> Request:
+    # PEP 3333 hands the path over as latin-1 decoded bytes; the bytes are UTF-8.
+    path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    raw_uri = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    raw_path = raw_uri.split("?", 1)[0] if isinstance(raw_uri, str) else None
+    return Request(
+        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        path=path,
+        headers=headers,
+        query=dict(parse_qsl(environ.get("QUERY_STRING", ""))),
+        raw_path=raw_path,
+    )
+
+
+def make_wsgi_app(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        response = app.handle(request_from_environ(environ))
+        headers = dict(response.headers)
+        headers.setdefault("Content-Length", str(len(response.body)))
+        status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
+        start_response(status, list(headers.items()))
+        return [response.body]
+
+    return wsgi
+
+
+def serve(app: App, host: str, port: int, threads: int = 4) -> None:
+    """Serve until Ctrl-C or SIGTERM. Pillow releases the GIL while decoding, resizing and
+    encoding, so a few threads keep both cores busy."""
+    import waitress  # noqa: PLC0415 - the Lambda package does not ship the local server
+
+    logging.getLogger("thumbor_urls").info(
+        "serving %s on http://%s:%d/ (Ctrl-C stops)", app.source, host, port
+    )
+    waitress.serve(make_wsgi_app(app), host=host, port=port, threads=threads, ident="thumbor_urls")
