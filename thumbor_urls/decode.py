@@ -114,8 +114,9 @@ def decode_frames(image: Image.Image, max_frames: int) -> tuple[list[Image.Image
         for index, frame in enumerate(ImageSequence.Iterator(image)):
             if index >= max_frames:
                 break
+            pixels = frame.copy()  # loads the frame; WebP sets its duration only then
             durations.append(int(frame.info.get("duration", 100) or 0))
-            frames.append(_normalize_mode(frame.copy(), prefer_alpha=True))
+            frames.append(_normalize_mode(pixels, prefer_alpha=True))
         return frames, durations
     except (OSError, ValueError, SyntaxError) as error:
         raise UnsupportedImageFormat(f"the image data is damaged: {error}") from None

@@ -103,6 +103,10 @@ def trim(job: Job) -> None:
         job.trim = box
         job.frames = [frame.crop(box.as_tuple()) for frame in job.frames]
         job.working_size = (box.width, box.height)
+        crop = job.plan.geometry.crop
+        if crop is not None:
+            # Thumbor takes crop coordinates in the original and moves them with the trim.
+            job.plan = job.plan.with_geometry(crop=crop.shifted(-box.left, -box.top))
     _plan(job)
 
 

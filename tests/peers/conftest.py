@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from thumbor_peer import ensure_thumbor
+
+from tests.peers.thumbor_peer import ensure_thumbor
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 

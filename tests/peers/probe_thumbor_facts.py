@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageFile, ImageSequence, JpegImagePlugin
-from thumbor_peer import DEFAULT_VENV, fetch, run_thumbor
+from thumbor_peer import DEFAULT_VENV, fetch, run_thumbor  # type: ignore[import-not-found]  # run as a script
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 VENV = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_VENV
@@ -134,8 +134,15 @@ SIZE_CASES = {
         "fit-in/300x0",
         "x150",
         "fit-in/0x300",
+        "meta/300x200",
     ],
-    "g300x200.jpg": ["1000x1000", "600x0", "fit-in/1000x1000", "full-fit-in/1000x1000"],
+    "g300x200.jpg": [
+        "1000x1000",
+        "600x0",
+        "fit-in/1000x1000",
+        "full-fit-in/1000x1000",
+        "meta/1000x1000",
+    ],
     "g800x600.jpg": [
         "fit-in/300x200",
         "full-fit-in/300x200",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from thumbor_peer import fetch, image_size, run_thumbor
+from tests.peers.thumbor_peer import fetch, image_size, run_thumbor
 
 SOURCE = "photo_sunset_4272x2848.jpg"
 

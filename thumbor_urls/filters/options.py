@@ -8,10 +8,13 @@ before the original is loaded.
 from __future__ import annotations
 
 import importlib.util
+from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedImageFormat
-from ..plan import Plan
 from .registry import Choice, Int, Phase, register
+
+if TYPE_CHECKING:
+    from ..plan import Plan
 
 FORMATS = ("jpeg", "jpg", "png", "gif", "webp", "avif", "heic", "heif")
 
