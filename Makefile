@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 ROOT ?= samples
 
-.PHONY: setup serve test lint typecheck unit clean
+.PHONY: setup peers serve test lint typecheck unit clean
 
 setup: $(STAMP)
 
@@ -28,10 +28,14 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+# The real Thumbor 7.8.0, in its own venv, for the differential tests.
+peers:
+	bash tests/peers/install_thumbor.sh .venv-thumbor
+
+unit: setup peers
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-thumbor .mypy_cache .ruff_cache .pytest_cache

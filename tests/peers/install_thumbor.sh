@@ -21,13 +21,11 @@ if [[ -x "$VENV_DIR/bin/thumbor" && -f "$STAMP" && "$(cat "$STAMP")" == "$want_h
     exit 0
 fi
 
-# System packages. gifsicle: Thumbor's GIF engine (USE_GIFSICLE_ENGINE=True)
-# shells out to it; without it animated GIFs can only go through Pillow.
-# python3-venv: only when this python cannot build a venv (Debian's python3).
+# System packages: python3-venv, only when this python cannot build a venv (Debian's
+# python3). Thumbor runs with its default Pillow GIF path, so gifsicle is not needed.
 # Every Python dependency ships manylinux wheels for cp311/cp312, so no
 # compiler/-dev headers are needed (no pycurl: it is only in thumbor[all]).
 missing=()
-dpkg -s gifsicle >/dev/null 2>&1 || missing+=(gifsicle)
 if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     dpkg -s python3-venv >/dev/null 2>&1 || missing+=(python3-venv)
 fi
