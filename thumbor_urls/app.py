@@ -9,7 +9,7 @@ import time
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import unquote
 
-from . import codecs, meta, pipeline, signing
+from . import codecs, meta, output, pipeline, signing
 from .config import Settings
 from .errors import (
     ImageServiceError,
@@ -102,6 +102,9 @@ class App:
             return rest
         raise SignatureDoesNotMatch("the URL signature does not match the URL")
 
+    def _load_bytes(self, key: str) -> bytes:
+        return self.source.load(key).data
+
     def _check_requested_size(self, plan: Plan) -> None:
         limit = self.settings.MAX_OUTPUT_SIDE
         for side in (plan.geometry.width, plan.geometry.height):
@@ -129,16 +132,9 @@ class App:
                 )  # fmt: skip
                 return response, "result-cache"
         original = self.source.load(plan.image)
-        job = pipeline.run(pipeline.Job(plan, settings, original.data))
-        header = job.require_header()
-        forced = plan.output.format
-        fmt = codecs.choose_format(
-            header.format, header.has_alpha, header.animated, forced, accepted
-        )
-        vary = codecs.depends_on_accept(
-            header.format, header.has_alpha, header.animated, forced, settings
-        )
-        body = pipeline.encode(job, fmt)
+        job = pipeline.run(pipeline.Job(plan, settings, original.data, loader=self._load_bytes))
+        fmt, vary = output.choose(job, accepted)
+        body = output.encode(job, fmt)
         content_type = codecs.CONTENT_TYPES[fmt]
         self.results.put(key, body, content_type, vary)
         response = self._image_response(

@@ -78,6 +78,7 @@ class Settings:
     PNG_COMPRESSION_LEVEL: int = 6
     AUTO_WEBP: bool = False
     AUTO_AVIF: bool = False
+    AUTO_PNG_TO_JPG: bool = False
     PRESERVE_EXIF_INFO: bool = False
     RESPECT_ORIENTATION: bool = True
     PILLOW_RESAMPLING_FILTER: str = "LANCZOS"
@@ -124,6 +125,7 @@ class Settings:
             self.PROGRESSIVE_JPEG,
             self.PNG_COMPRESSION_LEVEL,
             self.PRESERVE_EXIF_INFO,
+            self.AUTO_PNG_TO_JPG,
             self.RESPECT_ORIENTATION,
             self.PILLOW_RESAMPLING_FILTER,
             self.JPEG_DRAFT_MIN_RATIO,
@@ -159,6 +161,7 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "PNG_COMPRESSION_LEVEL": lambda name, raw: _int(name, raw, 0, 9),
     "AUTO_WEBP": _bool,
     "AUTO_AVIF": _bool,
+    "AUTO_PNG_TO_JPG": _bool,
     "PRESERVE_EXIF_INFO": _bool,
     "RESPECT_ORIENTATION": _bool,
     "PILLOW_RESAMPLING_FILTER": _resampling,

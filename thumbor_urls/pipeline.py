@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from . import codecs, transform
+from . import transform
 from .config import Settings
 from .decode import Header, count_frames, decode_frames, draft, open_image
-from .errors import ImageTooLarge
+from .errors import ImageTooLarge, NoSuchKey
 from .filters import FilterContext
 from .geometry import (
     Box,
@@ -45,6 +45,9 @@ class Job:
     geometry: Geometry | None = None
     frames: list[Image.Image] = field(default_factory=list)
     durations: list[int] = field(default_factory=list)
+    # Reads other images (watermarks, frames) through the source of the originals.
+    loader: Callable[[str], bytes] | None = None
+    assets: dict[str, Image.Image] = field(default_factory=dict)
 
     def require_header(self) -> Header:
         assert self.header is not None, "read_header runs first"
@@ -53,6 +56,18 @@ class Job:
     def require_geometry(self) -> Geometry:
         assert self.geometry is not None, "plan_geometry runs first"
         return self.geometry
+
+    def load_asset(self, key: str) -> Image.Image:
+        """Another image for a filter, decoded once per request and held to the same limits
+        as originals."""
+        if key not in self.assets:
+            if self.loader is None:
+                raise NoSuchKey(f"no image at {key!r}")
+            image, header = open_image(self.loader(key))
+            _check_pixels(header.size, self.settings.MAX_SOURCE_PIXELS)
+            frames, _ = decode_frames(image, 1)
+            self.assets[key] = frames[0].convert("RGBA")
+        return self.assets[key]
 
 
 Step = Callable[[Job], None]
@@ -67,12 +82,14 @@ def read_header(job: Job) -> None:
 
 
 def check_limits(job: Job) -> None:
-    header = job.require_header()
-    width, height = header.size
-    if width * height > job.settings.MAX_SOURCE_PIXELS:
+    _check_pixels(job.require_header().size, job.settings.MAX_SOURCE_PIXELS)
+
+
+def _check_pixels(size: tuple[int, int], limit: int) -> None:
+    if size[0] * size[1] > limit:
         raise ImageTooLarge(
-            f"the image has {width}x{height} pixels, over the limit of "
-            f"{job.settings.MAX_SOURCE_PIXELS} (MAX_SOURCE_PIXELS)"
+            f"the image has {size[0]}x{size[1]} pixels, over the limit of {limit} "
+            "(MAX_SOURCE_PIXELS)"
         )
 
 
@@ -89,7 +106,9 @@ def decode(job: Job) -> None:
         if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
             wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
             draft(job.image, wanted)
-    job.frames, job.durations = decode_frames(job.image, job.settings.MAX_ANIMATION_FRAMES)
+    # cover() keeps the first frame only, so the others are never decoded.
+    max_frames = 1 if job.plan.output.cover else job.settings.MAX_ANIMATION_FRAMES
+    job.frames, job.durations = decode_frames(job.image, max_frames)
 
 
 def trim(job: Job) -> None:
@@ -133,7 +152,7 @@ def apply_filters(job: Job) -> None:
     canvas = job.require_geometry().canvas
     for bound in job.plan.filters:
         job.frames = [
-            bound.spec.apply(frame, FilterContext(canvas, index), *bound.args)
+            bound.spec.apply(frame, FilterContext(canvas, index, job.load_asset), *bound.args)
             for index, frame in enumerate(job.frames)
         ]
 
@@ -176,36 +195,6 @@ def run_meta(job: Job) -> Job:
     if job.geometry is None:  # trim has to look at the pixels before the geometry is known
         run(job, (decode, trim))
     return job
-
-
-def encode(job: Job, fmt: str) -> bytes:
-    header = job.require_header()
-    plan, settings = job.plan, job.settings
-    quality = plan.output.quality
-    if quality is None:
-        quality = {"webp": settings.webp_quality, "avif": settings.avif_quality}.get(
-            fmt, settings.QUALITY
-        )
-    keep_exif = settings.PRESERVE_EXIF_INFO and not plan.output.strip_exif
-    options = codecs.EncodeOptions(
-        format=fmt,
-        quality=quality,
-        icc_profile=None if plan.output.strip_icc else header.icc_profile,
-        exif=_exif_without_orientation(job) if keep_exif else None,
-        durations=tuple(job.durations),
-        loop=header.loop,
-    )
-    return codecs.encode(job.frames, options, settings)
-
-
-def _exif_without_orientation(job: Job) -> bytes | None:
-    # The pixels are upright now; an orientation tag left in would turn them again.
-    assert job.image is not None
-    exif = job.image.getexif()
-    if not exif:
-        return None
-    exif[0x0112] = 1
-    return exif.tobytes()
 
 
 def _plan(job: Job) -> None:

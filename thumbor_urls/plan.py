@@ -26,6 +26,9 @@ class Output:
     max_age: int | None = None
     strip_exif: bool = False
     strip_icc: bool = False
+    auto_jpg: bool | None = None  # autojpg(): None means the AUTO_PNG_TO_JPG setting decides
+    max_bytes: int | None = None
+    cover: bool = False  # cover(): an animation's first frame only
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PIL import Image, ImageColor, ImageFilter, ImageStat
+import re
 
-from .registry import Bool, FilterContext, Int, Param, register
+from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFilter, ImageStat
+
+from .registry import Bool, FilterContext, Float, Int, Param, register
 
 _ROTATIONS = {
     90: Image.Transpose.ROTATE_90,
@@ -44,8 +46,9 @@ def _parse_fill_color(text: str) -> str:
 _FILL_COLOR = Param("color", "color", _parse_fill_color)
 
 
-def _median_color(image: Image.Image) -> tuple[int, int, int, int]:
-    red, green, blue = (int(v) for v in ImageStat.Stat(image.convert("RGB")).median)
+def _mean_color(image: Image.Image) -> tuple[int, int, int, int]:
+    # Thumbor's `auto` is the mean of every pixel's colour, rounded down.
+    red, green, blue = (int(v) for v in ImageStat.Stat(image.convert("RGB")).mean)
     return red, green, blue, 255
 
 
@@ -66,7 +69,7 @@ def fill(image: Image.Image, ctx: FilterContext, color: str, fill_transparent: b
     elif color == "transparent":
         canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     else:
-        rgba = _median_color(image) if color == "auto" else parse_color(color)
+        rgba = _mean_color(image) if color == "auto" else parse_color(color)
         canvas = Image.new("RGBA" if has_alpha else "RGB", (width, height), rgba)
     if canvas.mode == "RGB" and image.mode != "RGB":
         image = image.convert("RGB")
@@ -78,3 +81,98 @@ def fill(image: Image.Image, ctx: FilterContext, color: str, fill_transparent: b
     else:
         canvas.paste(image, position)
     return canvas
+
+
+def _restore_mode(image: Image.Image, like: Image.Image) -> Image.Image:
+    """Back to the frame's own mode when the result is opaque, so a JPEG source stays RGB."""
+    if "A" in like.getbands() or image.mode == like.mode:
+        return image
+    alpha = image.getchannel("A").getextrema()
+    return image.convert(like.mode if like.mode != "P" else "RGB") if alpha == (255, 255) else image
+
+
+def _color_arg(text: str) -> str:
+    parse_color(text)
+    return text
+
+
+@register("background_color", Param("color", "color", _color_arg))
+def background_color(image: Image.Image, ctx: FilterContext, color: str) -> Image.Image:
+    """Show transparent parts over this colour."""
+    rgba = image.convert("RGBA")
+    canvas = Image.new("RGBA", image.size, parse_color(color))
+    canvas.alpha_composite(rgba)
+    return _restore_mode(canvas, image)
+
+
+def _round_corner_radii(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)(?:\|(\d+))?", text)
+    if not match:
+        raise ValueError(f"expected a radius `a` or `a|b`, got {text!r}")
+    horizontal = int(match.group(1))
+    return horizontal, int(match.group(2) or horizontal)
+
+
+# The rounded mask is drawn this many times larger, then reduced: that is the antialiasing.
+_SUPERSAMPLE = 4
+
+
+@register(
+    "round_corner",
+    Param("radius", "a|b", _round_corner_radii),
+    Int("red", 0, 255),
+    Int("green", 0, 255),
+    Int("blue", 0, 255),
+    Bool("transparent", default=False),
+)
+def round_corner(
+    image: Image.Image,
+    ctx: FilterContext,
+    radius: tuple[int, int],
+    red: int,
+    green: int,
+    blue: int,
+    transparent: bool,
+) -> Image.Image:
+    """Round the corners with elliptical radii `a|b`, painting outside them in a colour (or
+    making it transparent)."""
+    width, height = image.size
+    a = min(radius[0], width // 2)
+    b = min(radius[1], height // 2)
+    if a <= 0 or b <= 0:
+        return image
+    scale = _SUPERSAMPLE
+    mask = Image.new("L", (width * scale, height * scale), 255)
+    draw = ImageDraw.Draw(mask)
+    corner_w, corner_h = a * scale, b * scale
+    for x, y in ((0, 0), (width * scale - corner_w, 0), (0, height * scale - corner_h),
+                 (width * scale - corner_w, height * scale - corner_h)):  # fmt: skip
+        draw.rectangle((x, y, x + corner_w - 1, y + corner_h - 1), fill=0)
+    for x, y in ((0, 0), (width * scale - 2 * corner_w, 0), (0, height * scale - 2 * corner_h),
+                 (width * scale - 2 * corner_w, height * scale - 2 * corner_h)):  # fmt: skip
+        draw.ellipse((x, y, x + 2 * corner_w - 1, y + 2 * corner_h - 1), fill=255)
+    mask = mask.reduce(scale)
+    if transparent:
+        rgba = image.convert("RGBA")
+        alpha = ImageChops.multiply(rgba.getchannel("A"), mask)
+        background = Image.new("RGBA", image.size, (red, green, blue, 0))
+        rgba.putalpha(alpha)
+        return Image.composite(rgba, background, mask)
+    base = (
+        image
+        if image.mode in ("RGB", "RGBA")
+        else image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    )
+    fill_color = (red, green, blue, 255) if base.mode == "RGBA" else (red, green, blue)
+    return Image.composite(base, Image.new(base.mode, image.size, fill_color), mask)
+
+
+@register("proportion", Float("ratio"))
+def proportion(image: Image.Image, ctx: FilterContext, ratio: float) -> Image.Image:
+    """Scale the result by a ratio in (0, 1]; other values are ignored, as in Thumbor."""
+    if ratio <= 0 or ratio > 1.0:
+        return image
+    width, height = int(image.width * ratio), int(image.height * ratio)
+    if width < 1 or height < 1:
+        return image
+    return image.resize((width, height), Image.Resampling.LANCZOS)

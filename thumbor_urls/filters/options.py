@@ -11,7 +11,7 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedImageFormat
-from .registry import Choice, Int, Phase, register
+from .registry import Bool, Choice, Int, Phase, register
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -70,3 +70,26 @@ def upscale(plan: Plan) -> Plan:
 def no_upscale(plan: Plan) -> Plan:
     """Never ask for more pixels than the original has on either side."""
     return plan.with_geometry(no_upscale=True)
+
+
+@register("autojpg", Bool("enabled", default=True), phase=Phase.PRE_LOAD)
+def autojpg(plan: Plan, enabled: bool) -> Plan:
+    """Write a PNG without transparency as JPEG (overrides AUTO_PNG_TO_JPG)."""
+    return plan.with_output(auto_jpg=enabled)
+
+
+# Re-encoding to fit costs one encode per step of a binary search over quality; the bound keeps a
+# tiny budget from turning into a long loop, and a budget this small cannot be met by quality.
+MIN_MAX_BYTES = 128
+
+
+@register("max_bytes", Int("bytes", MIN_MAX_BYTES), phase=Phase.PRE_LOAD)
+def max_bytes(plan: Plan, value: int) -> Plan:
+    """Lower the quality until the encoded image fits in this many bytes (JPEG, WebP, AVIF)."""
+    return plan.with_output(max_bytes=value)
+
+
+@register("cover", phase=Phase.PRE_LOAD)
+def cover(plan: Plan) -> Plan:
+    """Keep only the first frame of an animation."""
+    return plan.with_output(cover=True)

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidFilterArgument, UnknownFilter
+from PIL import Image
+
+from ..errors import InvalidFilterArgument, NoSuchKey, UnknownFilter
 
 
 class Phase(enum.Enum):
@@ -215,3 +217,14 @@ class FilterContext:
     # The box that fill() and friends draw into: the requested size after fit-in adjustments.
     canvas: tuple[int, int]
     frame_index: int = 0
+    # Reads another image (watermark, frame) through the same source as originals, RGBA,
+    # cached for the request; None where no source is at hand.
+    load_image: Callable[[str], Image.Image] | None = None
+
+    def image(self, key: str, filter_name: str) -> Image.Image:
+        try:
+            if self.load_image is None:
+                raise NoSuchKey(key)
+            return self.load_image(key)
+        except NoSuchKey:
+            raise InvalidFilterArgument(f"{filter_name}(): there is no image at {key!r}") from None

@@ -1,0 +1,186 @@
+"""Filters that draw another image over the result: watermark() and frame() (a nine-patch)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from PIL import Image
+
+from .registry import FilterContext, Int, Param, Str, register
+
+_POSITION = re.compile(r"(-?)(\d+)(p?)|center|repeat")
+_RATIO = re.compile(r"-?\d+|none")
+
+
+def _position(text: str) -> str:
+    if not _POSITION.fullmatch(text):
+        raise ValueError(f"expected pixels, Np (percent), center or repeat, got {text!r}")
+    return text
+
+
+def _ratio(text: str) -> float | None:
+    if not _RATIO.fullmatch(text):
+        raise ValueError(f"expected a percentage or none, got {text!r}")
+    return None if text == "none" or int(text) == 0 else int(text) / 100
+
+
+def _scaled_size(
+    image: tuple[int, int], mark: tuple[int, int], w_ratio: float | None, h_ratio: float | None
+) -> tuple[int, int]:
+    """Thumbor's watermark sizing: fit the mark in the given share of the image."""
+    max_width = image[0] * w_ratio if w_ratio else None
+    max_height = image[1] * h_ratio if h_ratio else None
+    if max_width is None:
+        assert max_height is not None
+        max_width = mark[0] * max_height / mark[1]
+    if max_height is None:
+        max_height = mark[1] * max_width / mark[0]
+    if mark[0] / max_width >= mark[1] / max_height:
+        return round(max_width), round(mark[1] * max_width / mark[0])
+    return round(mark[0] * max_height / mark[1]), round(max_height)
+
+
+def _offsets(position: str, length: int, mark: int) -> list[int]:
+    """Where the mark goes along one axis: pixels from the start (negative: from the end),
+    `Np` percent, centred, or repeated across with even spacing, as Thumbor places it."""
+    if position == "center":
+        return [int((length - mark) / 2)]
+    if position == "repeat":
+        count, spare = divmod(length, mark)
+        if length / mark < 2:
+            count, spare = math.ceil(length / mark), 10
+        space = spare // (max(count, 2) - 1)
+        return [i * (space + mark) for i in range(count)]
+    match = _POSITION.fullmatch(position)
+    assert match is not None
+    sign, digits, percent = match.groups()
+    value = round(length * int(digits) / 100 + 1e-5) if percent else int(digits)
+    return [length - mark - value if sign else value]
+
+
+def _paste(base: Image.Image, mark: Image.Image, x: int, y: int) -> None:
+    """Alpha-composite `mark` at (x, y), clipping what falls outside `base`."""
+    left, top = max(x, 0), max(y, 0)
+    right, bottom = min(x + mark.width, base.width), min(y + mark.height, base.height)
+    if right <= left or bottom <= top:
+        return
+    piece = mark.crop((left - x, top - y, right - x, bottom - y))
+    base.alpha_composite(piece, (left, top))
+
+
+# Thumbor caps a repeated watermark at 6x6 copies when it would tile more than 100 times.
+_MAX_TILES, _TILE_CAP = 100, 6
+
+
+@register(
+    "watermark",
+    Str("image"),
+    Param("x", "position", _position),
+    Param("y", "position", _position),
+    Int("alpha", 0, 100),
+    Param("w_ratio", "percent|none", _ratio, default=None),
+    Param("h_ratio", "percent|none", _ratio, default=None),
+)
+def watermark(
+    image: Image.Image,
+    ctx: FilterContext,
+    key: str,
+    x: str,
+    y: str,
+    alpha: int,
+    w_ratio: float | None,
+    h_ratio: float | None,
+) -> Image.Image:
+    """Draw another image over this one; alpha 0 is opaque, 100 invisible."""
+    mark = ctx.image(key, "watermark").convert("RGBA")
+    if alpha:
+        # Thumbor subtracts from every pixel's alpha rather than scaling it.
+        delta = 255 * alpha // 100
+        mark.putalpha(mark.getchannel("A").point(lambda v: max(v - delta, 0)))
+    if w_ratio or h_ratio:
+        size = _scaled_size(image.size, mark.size, w_ratio, h_ratio)
+        mark = mark.resize((max(size[0], 1), max(size[1], 1)), Image.Resampling.LANCZOS)
+    xs = _offsets(x, image.width, mark.width)
+    ys = _offsets(y, image.height, mark.height)
+    if x == y == "repeat" and len(xs) * len(ys) > _MAX_TILES:
+        xs, ys = _capped_tiles(image.width, mark.width), _capped_tiles(image.height, mark.height)
+    base = image.convert("RGBA")
+    for top in ys:
+        for left in xs:
+            _paste(base, mark, left, top)
+    return base if "A" in image.getbands() else base.convert("RGB")
+
+
+def _capped_tiles(length: int, mark: int) -> list[int]:
+    count = min(_TILE_CAP, length // mark)
+    space = (length - count * mark) // (max(count, 2) - 1)
+    return [i * (space + mark) for i in range(count)]
+
+
+def _nine_patch_runs(markers: list[bool]) -> list[tuple[int, int, bool]]:
+    """(start, length, stretchy) runs along one border of the nine-patch."""
+    runs: list[tuple[int, int, bool]] = []
+    for index, stretchy in enumerate(markers):
+        if runs and runs[-1][2] == stretchy:
+            start, length, _ = runs[-1]
+            runs[-1] = (start, length + 1, stretchy)
+        else:
+            runs.append((index, 1, stretchy))
+    return runs
+
+
+def _is_marker(pixel: tuple[int, ...]) -> bool:
+    return pixel == (0, 0, 0, 255)
+
+
+def _target_lengths(runs: list[tuple[int, int, bool]], target: int) -> list[int]:
+    fixed = sum(length for _, length, stretchy in runs if not stretchy)
+    stretchy_total = sum(length for _, length, stretchy in runs if stretchy)
+    spare = max(target - fixed, 0)
+    return [
+        int(length / stretchy_total * spare + 0.5) if stretchy else length
+        for _, length, stretchy in runs
+    ]
+
+
+@register("frame", Str("image"))
+def frame(image: Image.Image, ctx: FilterContext, key: str) -> Image.Image:
+    """Draw a nine-patch frame around the image, padding it first as the patch asks."""
+    patch = ctx.image(key, "frame").convert("RGBA")
+    width, height = patch.size
+    pixels = patch.load()
+    assert pixels is not None
+    columns = [_is_marker(pixels[x, 0]) for x in range(1, width - 1)]  # type: ignore[arg-type]
+    rows = [_is_marker(pixels[0, y]) for y in range(1, height - 1)]  # type: ignore[arg-type]
+    bottom = [_is_marker(pixels[x, height - 1]) for x in range(1, width - 1)]  # type: ignore[arg-type]
+    right = [_is_marker(pixels[width - 1, y]) for y in range(1, height - 1)]  # type: ignore[arg-type]
+
+    # The bottom and right borders mark the content area; what lies outside it is padding.
+    pad_left = bottom.index(True) if True in bottom else 0
+    pad_right = bottom[::-1].index(True) if True in bottom else 0
+    pad_top = right.index(True) if True in right else 0
+    pad_bottom = right[::-1].index(True) if True in right else 0
+    base = Image.new(
+        "RGBA",
+        (image.width + pad_left + pad_right, image.height + pad_top + pad_bottom),
+        (255, 255, 255, 255),
+    )
+    base.paste(image.convert("RGBA"), (pad_left, pad_top))
+
+    inner = patch.crop((1, 1, width - 1, height - 1))
+    column_runs, row_runs = _nine_patch_runs(columns), _nine_patch_runs(rows)
+    target_x = 0
+    widths = _target_lengths(column_runs, base.width)
+    heights = _target_lengths(row_runs, base.height)
+    target_y = 0
+    for (sy, sh, _), th in zip(row_runs, heights, strict=True):
+        target_x = 0
+        for (sx, sw, _), tw in zip(column_runs, widths, strict=True):
+            if tw > 0 and th > 0 and target_x + tw <= base.width and target_y + th <= base.height:
+                cell = inner.crop((sx, sy, sx + sw, sy + sh))
+                cell = cell.resize((tw, th), Image.Resampling.BILINEAR)
+                base.alpha_composite(cell, (target_x, target_y))
+            target_x += tw
+        target_y += th
+    return base
