@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 ROOT ?= samples
 
-.PHONY: setup peers serve test lint typecheck unit clean
+.PHONY: setup peers serve test lint typecheck unit clean bench bench-smoke
 
 setup: $(STAMP)
 
@@ -39,3 +39,13 @@ test: lint typecheck unit
 
 clean:
 	rm -rf $(VENV) .venv-thumbor .mypy_cache .ruff_cache .pytest_cache
+
+# Performance against sharp, Thumbor 7.8.0 and plain Pillow (issue 6); installs sharp into
+# bench/node_modules and Thumbor into .venv-thumbor. Not part of `make test`: it takes minutes.
+# BENCH_ARGS for example: --runs 30 --jobs fit300,cover800 /path/to/more/photos
+bench: setup
+	$(BIN)/python -m bench.run --setup $(BENCH_ARGS)
+
+# Seconds: every job on a tiny synthetic image (also run by `make test`).
+bench-smoke: setup
+	$(BIN)/python -m bench.run --smoke
