@@ -155,7 +155,7 @@ def test_output_side_limit(make_client, path):
         ("/unsafe/300x200/missing.jpg", 404, "NoSuchKey"),
         ("/unsafe/300x200/../outside.jpg", 404, "NoSuchKey"),
         ("/unsafe/300x200/a/../../outside.jpg", 404, "NoSuchKey"),
-        ("/unsafe/300x200/%2e%2e/outside.jpg", 404, "NoSuchKey"),
+        ("/unsafe/300x200/./../outside.jpg", 404, "NoSuchKey"),
         ("/unsafe/300x200/", 400, "InvalidUrl"),
         ("/unsafe/300x200/filters:quality(80/astronaut.jpg", 400, "InvalidUrl"),
         ("/unsafe/300x200/notes.jpg", 415, "UnsupportedImageFormat"),

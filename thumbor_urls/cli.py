@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote
 
 from . import signing
 from .app import App
@@ -30,16 +32,17 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.FILE_LOADER_ROOT_PATH.is_dir():
         print(f"no such folder: {settings.FILE_LOADER_ROOT_PATH}", file=sys.stderr)
         return 2
-    try:
+    # waitress handles Ctrl-C itself and returns; a second one during shutdown lands here.
+    with contextlib.suppress(KeyboardInterrupt):
         serve(App(settings), args.host, args.port, args.threads)
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
+    print("stopped", file=sys.stderr)
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
     app = App(_settings(args))
-    path = args.path if args.path.startswith("/") else f"/{args.path}"
+    # A path typed or pasted as in a URL: decode it once, as an HTTP server would.
+    path = unquote(args.path if args.path.startswith("/") else f"/{args.path}")
     response = app.handle(Request("GET", path, {"accept": args.accept}))
     if response.status != 200:
         print(response.body.decode(errors="replace"), file=sys.stderr)

@@ -12,7 +12,7 @@ from .errors import ImageServiceError
 @dataclass(frozen=True)
 class Request:
     method: str
-    path: str  # percent-decoded
+    path: str  # percent-decoded, once: parsing never decodes it again
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
     query: Mapping[str, str] = field(default_factory=dict)
     raw_path: str | None = None  # as sent, percent-encoded, when the adapter knows it

@@ -12,7 +12,6 @@ import logging
 import re
 from dataclasses import replace
 from typing import Any, cast
-from urllib.parse import unquote
 
 from .errors import ImageServiceError, InvalidUrl
 from .filters import REGISTRY
@@ -92,7 +91,8 @@ def _dimension(value: str | None) -> Dimension:
 
 
 def parse_path(path: str, strict: bool = False, registry: Registry = REGISTRY) -> Plan:
-    """Parse the part of a Thumbor URL after `unsafe/` or the signature."""
+    """Parse the part of a Thumbor URL after `unsafe/` or the signature, already
+    percent-decoded (once, by the adapter that received it)."""
     rest = path.lstrip("/")
     match = _OPTIONS.match(rest)
     groups: dict[str, Any] = match.groupdict() if match else {}
@@ -101,7 +101,7 @@ def parse_path(path: str, strict: bool = False, registry: Registry = REGISTRY) -
     calls: list[FilterCall] = []
     if rest.startswith("filters:"):
         calls, rest = split_filters(rest[len("filters:") :])
-    image = unquote(rest)
+    image = rest
     if not image:
         raise InvalidUrl("the URL names no image")
 
