@@ -184,6 +184,20 @@ DIFFERENCES = [
         "ignored",
         "Thumbor casts 300 to an unsigned char (44) and draws another curve; we refuse it",
     ),
+    Difference(
+        "blur(3," + "1" + "0" * 200 + ")",
+        "black",
+        "applied",  # the same pixels as with sigma 1e6
+        "2 * sigma^2 overflows to infinity above ~1e154, every Gaussian weight becomes 0 and "
+        "Thumbor returns a black (and transparent) frame; we clamp sigma to 1e6, where the "
+        "weights are already flat to single precision: a 7-tap box blur",
+    ),
+    Difference(
+        "curve([(0,0),(007,255)],[(0,0),(255,255)],[(0,0),(255,255)],[(0,0),(255,255)])",
+        "500",
+        "applied",  # not ignored: the same pixels as with (7,255)
+        "leading zeros pass Thumbor's regex, then ast.literal_eval refuses them; we read 7",
+    ),
 ]
 
 
@@ -327,6 +341,9 @@ def test_deliberate_differences(thumbor: str, app: App, difference: Difference) 
     unfiltered = our_image(app, url("", source))
     if difference.thumbor == "500":
         assert status == 500
+    elif difference.thumbor == "black":
+        assert status == 200
+        assert decode(body).convert("RGB").getextrema() == ((0, 0),) * 3
     else:
         assert status == 200
         # Thumbor did apply a (different) curve.
@@ -342,6 +359,10 @@ def test_deliberate_differences(thumbor: str, app: App, difference: Difference) 
             )
         )
         assert strict.handle(Request("GET", path)).status == 400
-    else:
-        assert difference.ours == "white"
+    elif difference.ours == "white":
         assert ours.convert("RGB").getextrema() == ((255, 255),) * 3
+    else:
+        assert difference.ours == "applied"
+        expected = difference.filter.replace("1" + "0" * 200, "1000000").replace("007", "7")
+        assert psnr(ours, our_image(app, url(expected, source))) == math.inf
+        assert psnr(ours, unfiltered) < 40
