@@ -32,13 +32,13 @@ typecheck: setup
 peers:
 	bash tests/peers/install_thumbor.sh .venv-thumbor
 
-unit: setup peers
+unit: setup peers deploy-tools
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .venv-thumbor .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-thumbor .venv-checkov node_modules .serverless .mypy_cache .ruff_cache .pytest_cache
 
 # Performance against sharp, Thumbor 7.8.0 and plain Pillow (issue 6); installs sharp into
 # bench/node_modules and Thumbor into .venv-thumbor. Not part of `make test`: it takes minutes.
@@ -49,3 +49,35 @@ bench: setup
 # Seconds: every job on a tiny synthetic image (also run by `make test`).
 bench-smoke: setup
 	$(BIN)/python -m bench.run --smoke
+
+# AWS deployment (issue 4): osls and its plugins from package-lock.json, checkov in its own venv
+# (its pins conflict with ours). The deploy tests use both.
+.PHONY: deploy-tools package template invoke-local offline
+deploy-tools: node_modules/.installed .venv-checkov/.installed
+
+node_modules/.installed: package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.venv-checkov/.installed: requirements-checkov.txt
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	touch $@
+
+# The Lambda zip and the CloudFormation template in .serverless/, with no AWS account.
+# SLS_ARGS for example: --param="architecture=x86_64" --param="enableSignature=Yes"
+package: node_modules/.installed
+	npx sls package $(SLS_ARGS)
+
+# The compiled template for the CloudFormation console: .serverless/serverless-image-handler-template.yaml
+template: setup package
+	$(BIN)/python scripts/export_template.py .serverless
+
+# One event of events/ through the handler, on samples/ (EVENT=thumbor, signed, missing, direct, ...)
+EVENT ?= thumbor
+invoke-local: setup node_modules/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" SECURITY_KEY=MY_SECURE_KEY npx sls invoke local --stage local -f image -p events/$(EVENT).json
+
+# API Gateway and Lambda emulated on http://127.0.0.1:3000, on samples/
+offline: setup node_modules/.installed
+	PATH="$(CURDIR)/$(BIN):$$PATH" npx sls offline --stage local

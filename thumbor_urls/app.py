@@ -49,6 +49,8 @@ class App:
             response, outcome = self._route(request)
         except ImageServiceError as error:
             response, outcome = error_response(error, self.settings.ERROR_MAX_AGE), error.code
+            if error.retry_after is not None:
+                response.headers["Retry-After"] = str(error.retry_after)
         except Exception:
             # A bug of ours, not the client's: log it whole, answer without a stack trace.
             log.exception("unexpected error for %s", request.path)
@@ -84,6 +86,13 @@ class App:
 
     def _verified_rest(self, request: Request) -> str:
         """The path after `unsafe/` or a valid signature."""
+        sih_signature = request.query.get("signature")
+        if sih_signature is not None and self.settings.SECURITY_KEY:
+            # AWS SIH: `?signature=` is the hex HMAC-SHA256 of the whole path, as sent.
+            paths = dict.fromkeys((request.raw_path or request.path, request.path))
+            if any(signing.verify_sih(self.settings.SECURITY_KEY, sih_signature, p) for p in paths):
+                return request.path.lstrip("/").removeprefix("unsafe/")
+            raise SignatureDoesNotMatch("the signature query parameter does not match the path")
         first, _, rest = request.path.lstrip("/").partition("/")
         if first == "unsafe":
             if not self.settings.ALLOW_UNSAFE_URL:

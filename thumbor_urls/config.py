@@ -95,6 +95,21 @@ class Settings:
     MAX_SOURCE_PIXELS: int = 100_000_000
     MAX_OUTPUT_SIDE: int = 16383
     MAX_ANIMATION_FRAMES: int = 1000
+    # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
+    SOURCE_BUCKETS: tuple[str, ...] = ()  # allow-list; the first is the default bucket
+    RESULT_STORAGE_BUCKET: str = ""  # S3 bucket for results (and oversize responses)
+    ENABLE_SIGNATURE: bool = False  # read SECURITY_KEY from the SECRETS_MANAGER secret
+    SECRETS_MANAGER: str = ""  # secret id or ARN
+    SECRET_KEY: str = ""  # field of a JSON secret; empty: the whole secret string is the key
+    ENABLE_DEFAULT_FALLBACK_IMAGE: bool = False
+    DEFAULT_FALLBACK_IMAGE_BUCKET: str = ""
+    DEFAULT_FALLBACK_IMAGE_KEY: str = ""
+    CORS_ENABLED: bool = False
+    CORS_ORIGIN: str = "*"
+    REQUEST_DEADLINE_SECONDS: float = 27.0  # answer 503 after this, before API Gateway's 29-30 s
+    MAX_RESPONSE_BYTES: int = 4_500_000  # larger bodies are redirected to a presigned S3 URL
+    PRESIGNED_URL_EXPIRY: int = 600
+    S3_TIMEOUT_SECONDS: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -174,4 +189,18 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "MAX_SOURCE_PIXELS": lambda name, raw: _int(name, raw, 1, 2**40),
     "MAX_OUTPUT_SIDE": lambda name, raw: _int(name, raw, 1, 65500),
     "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),
+    "SOURCE_BUCKETS": lambda name, raw: _list(raw),
+    "RESULT_STORAGE_BUCKET": lambda name, raw: raw.strip(),
+    "ENABLE_SIGNATURE": _bool,
+    "SECRETS_MANAGER": lambda name, raw: raw.strip(),
+    "SECRET_KEY": lambda name, raw: raw.strip(),
+    "ENABLE_DEFAULT_FALLBACK_IMAGE": _bool,
+    "DEFAULT_FALLBACK_IMAGE_BUCKET": lambda name, raw: raw.strip(),
+    "DEFAULT_FALLBACK_IMAGE_KEY": lambda name, raw: raw.strip(),
+    "CORS_ENABLED": _bool,
+    "CORS_ORIGIN": lambda name, raw: raw.strip() or "*",
+    "REQUEST_DEADLINE_SECONDS": lambda name, raw: _float(name, raw, 0.1, 900.0),
+    "MAX_RESPONSE_BYTES": lambda name, raw: _int(name, raw, 1, 6 * 1024 * 1024),
+    "PRESIGNED_URL_EXPIRY": lambda name, raw: _int(name, raw, 1, 7 * 86400),
+    "S3_TIMEOUT_SECONDS": lambda name, raw: _float(name, raw, 0.1, 60.0),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 class ImageServiceError(Exception):
     status: int = 500
     code: str = "InternalError"
+    retry_after: int | None = None  # seconds, sent as `Retry-After` when set
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -56,3 +57,23 @@ class UnsupportedImageFormat(ImageServiceError):
 
 class SourceUnavailable(ImageServiceError):
     status, code = 502, "SourceUnavailable"
+
+
+class AccessDenied(ImageServiceError):
+    status, code = 403, "AccessDenied"
+
+
+class BucketNotAllowed(ImageServiceError):
+    status, code = 403, "BucketNotAllowed"
+
+
+class NotImplementedFeature(ImageServiceError):
+    status, code = 501, "NotImplemented"
+
+
+class ServiceUnavailable(ImageServiceError):
+    status, code, retry_after = 503, "ServiceUnavailable", 1
+
+
+class SourceTimeout(ImageServiceError):
+    status, code, retry_after = 504, "SourceTimeout", 1

@@ -1,0 +1,466 @@
+"""The Lambda handler against moto in server mode (S3, Secrets Manager) through real HTTP, with S3
+faults injected by a proxy: every status the handler can answer."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.aws_fixtures import MotoAws, moto_aws  # noqa: F401 (fixture)
+from thumbor_urls.aws import clients, lambda_handler, s3, secrets
+from thumbor_urls.config import Settings
+from thumbor_urls.signing import sign_thumbor_path, sih_signature
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SETTING_NAMES = {name for name in Settings.__dataclass_fields__}
+
+
+@dataclass
+class Context:
+    remaining_ms: int = 29_000
+    aws_request_id: str = "test-request"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    log: dict[str, Any]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def image(self) -> Image.Image:
+        return Image.open(io.BytesIO(self.body))
+
+
+def v2_event(path: str, method: str = "GET", query: str = "", **headers: str) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {k.replace("_", "-").lower(): v for k, v in headers.items()},
+        "requestContext": {"http": {"method": method, "path": path}},
+        "isBase64Encoded": False,
+    }
+
+
+def v1_event(path: str, method: str = "GET", **headers: str) -> dict[str, Any]:
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {k.replace("_", "-"): v for k, v in headers.items()} or None,
+        "queryStringParameters": None,
+        "requestContext": {"httpMethod": method},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class Stack:
+    aws: MotoAws
+    source: str
+    other: str
+    results: str
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+
+    def configure(self, **settings: object) -> None:
+        for name, value in settings.items():
+            self.monkeypatch.setenv(name, str(value))
+        lambda_handler._CONTAINER.pop("service", None)
+
+    def call(self, event: dict[str, Any], context: Context | None = None) -> Answer:
+        self.capsys.readouterr()
+        proxy = lambda_handler.handler(event, context or Context())
+        lines = [line for line in self.capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(lines) == 1, lines  # one structured line per request
+        body = base64.b64decode(proxy["body"]) if proxy["isBase64Encoded"] else proxy["body"]
+        return Answer(proxy["statusCode"], proxy["headers"], body, json.loads(lines[0]))
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return self.call(v2_event(path, **kwargs))
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        self.aws.client("s3").put_object(
+            Bucket=bucket, Key=key, Body=data, ContentType=content_type
+        )
+
+    def result_keys(self) -> list[str]:
+        listing = self.aws.client("s3").list_objects_v2(Bucket=self.results)
+        return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def _reset_caches() -> None:
+    clients.client.cache_clear()
+    lambda_handler._CONTAINER.clear()
+    lambda_handler._CONTAINER["cold"] = True
+    s3._FALLBACK.clear()
+    secrets._KEYS.clear()
+
+
+@pytest.fixture
+def stack(
+    moto_aws: MotoAws,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Stack]:
+    for name in SETTING_NAMES | {"AWS_PROFILE", "AWS_ENDPOINT_URL_S3"}:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_aws.env().items():
+        monkeypatch.setenv(name, value)
+    moto_aws.proxy.clear()
+    _reset_caches()
+    source, other, results = (
+        moto_aws.bucket("src"),
+        moto_aws.bucket("other"),
+        moto_aws.bucket("res"),
+    )
+    built = Stack(moto_aws, source, other, results, capsys, monkeypatch)
+    astronaut = (SAMPLES / "astronaut.jpg").read_bytes()
+    built.put(source, "astronaut.jpg", astronaut)
+    built.put(source, "photos/pan.gif", (SAMPLES / "pan.gif").read_bytes(), "image/gif")
+    built.put(other, "elsewhere.jpg", astronaut)
+    built.configure(
+        SOURCE_BUCKETS=f"{source},{other}",
+        RESULT_STORAGE_BUCKET=results,
+        S3_TIMEOUT_SECONDS="2",
+    )
+    yield built
+    moto_aws.proxy.clear()
+    _reset_caches()
+
+
+def test_unsigned_thumbor_url_from_s3(stack: Stack) -> None:
+    answer = stack.get("/unsafe/fit-in/300x300/astronaut.jpg")
+    assert answer.status == 200, answer.body[:300]
+    assert answer.headers["Content-Type"] == "image/jpeg"
+    assert answer.image().size == (300, 300)
+    assert "Last-Modified" in answer.headers
+    assert answer.log["status"] == 200
+    assert answer.log["key"] == "astronaut.jpg"
+    assert answer.log["outcome"] == "processed"
+    assert answer.log["coldStart"] is True
+    assert answer.log["requestId"] == "test-request"
+    assert answer.log["event"] == "apigw-v2"
+    assert {"ms", "totalMs", "bytes", "path", "method"} <= answer.log.keys()
+
+
+def test_rest_api_v1_event_and_nested_key(stack: Stack) -> None:
+    answer = stack.call(v1_event("/unsafe/100x0/photos/pan.gif"))
+    assert answer.status == 200
+    image = answer.image()
+    assert image.format == "GIF"
+    assert image.size[0] == 100
+    assert getattr(image, "n_frames", 1) > 1
+    assert answer.log["event"] == "apigw-v1"
+    assert answer.log["coldStart"] is True
+
+
+def test_head_has_no_body_but_the_length(stack: Stack) -> None:
+    get = stack.get("/unsafe/200x0/astronaut.jpg")
+    head = stack.get("/unsafe/200x0/astronaut.jpg", method="HEAD")
+    assert head.status == 200
+    assert head.body == b""
+    assert head.headers["Content-Length"] == str(len(get.body))
+    assert head.headers["ETag"] == get.headers["ETag"]
+
+
+def test_results_are_cached_in_the_result_bucket(stack: Stack) -> None:
+    first = stack.get("/unsafe/120x80/astronaut.jpg")
+    assert first.log["outcome"] == "processed"
+    keys = stack.result_keys()
+    assert len(keys) == 1
+    assert keys[0].startswith("results/")
+    second = stack.get("/unsafe/120x80/astronaut.jpg")
+    assert second.status == 200
+    assert second.log["outcome"] == "result-cache"
+    assert second.log["coldStart"] is False
+    assert second.body == first.body
+    # A new original invalidates the stored result (S3 times are to the second).
+    time.sleep(1.1)
+    stack.put(stack.source, "astronaut.jpg", (SAMPLES / "dandelions.jpg").read_bytes())
+    third = stack.get("/unsafe/120x80/astronaut.jpg")
+    assert third.log["outcome"] == "processed"
+
+
+def test_result_store_failures_never_fail_the_request(stack: Stack) -> None:
+    stack.aws.proxy.inject(f"/{stack.results}/", status=500, code="InternalError")
+    answer = stack.get("/unsafe/90x60/astronaut.jpg")
+    assert answer.status == 200
+    assert answer.image().size == (90, 60)
+
+
+def test_allow_list_picks_buckets_with_the_s3_segment(stack: Stack) -> None:
+    answer = stack.get(f"/unsafe/50x50/s3:{stack.other}/elsewhere.jpg")
+    assert answer.status == 200
+    assert answer.image().size == (50, 50)
+    refused = stack.get("/unsafe/50x50/s3:someone-elses-bucket/elsewhere.jpg")
+    assert refused.status == 403
+    assert refused.json()["code"] == "BucketNotAllowed"
+    # The default (first) bucket does not have it:
+    assert stack.get("/unsafe/50x50/elsewhere.jpg").status == 404
+
+
+def test_missing_key_is_404(stack: Stack) -> None:
+    answer = stack.get("/unsafe/300x200/no/such/image.jpg")
+    assert answer.status == 404
+    assert answer.json()["code"] == "NoSuchKey"
+    assert answer.headers["Cache-Control"] == "public, max-age=60"
+    assert answer.log["outcome"] == "NoSuchKey"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "retry_after"),
+    [
+        (403, "AccessDenied", 403, False),
+        (503, "SlowDown", 503, True),
+        (500, "InternalError", 503, True),
+        (400, "InvalidRequest", 502, False),
+    ],
+)
+def test_s3_errors_map_to_clear_statuses(
+    stack: Stack, status: int, code: str, expected: int, retry_after: bool
+) -> None:
+    fault = stack.aws.proxy.inject(f"/{stack.source}/astronaut.jpg", status=status, code=code)
+    answer = stack.get("/unsafe/100x100/astronaut.jpg")
+    assert fault.hits >= 1
+    assert answer.status == expected, answer.body
+    assert answer.headers["Content-Type"] == "application/json"
+    assert ("Retry-After" in answer.headers) is retry_after
+    if expected >= 500:
+        assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_s3_timeout_is_504_with_retry_after(stack: Stack) -> None:
+    stack.configure(S3_TIMEOUT_SECONDS="0.3")
+    stack.aws.proxy.inject(f"/{stack.source}/astronaut.jpg", delay=1.0)
+    answer = stack.get("/unsafe/100x100/astronaut.jpg")
+    assert answer.status == 504
+    assert answer.json()["code"] == "SourceTimeout"
+    assert answer.headers["Retry-After"] == "1"
+
+
+def test_deadline_answers_503_before_api_gateway_gives_up(stack: Stack) -> None:
+    stack.configure(REQUEST_DEADLINE_SECONDS="0.5")
+    stack.aws.proxy.inject(f"/{stack.source}/astronaut.jpg", delay=1.5)
+    answer = stack.get("/unsafe/100x100/astronaut.jpg")
+    assert answer.status == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert "longer than 0.5 s" in answer.json()["message"]
+    assert answer.log["outcome"] == "deadline"
+    assert answer.log["totalMs"] < 1400
+
+
+def test_deadline_follows_the_remaining_lambda_time(stack: Stack) -> None:
+    stack.aws.proxy.inject(f"/{stack.source}/astronaut.jpg", delay=1.5)
+    answer = stack.call(v2_event("/unsafe/100x100/astronaut.jpg"), Context(remaining_ms=1600))
+    assert answer.status == 503
+    assert answer.log["outcome"] == "deadline"
+
+
+def test_oversize_result_redirects_to_a_presigned_url(stack: Stack) -> None:
+    stack.configure(MAX_RESPONSE_BYTES="5000", PRESIGNED_URL_EXPIRY="120")
+    answer = stack.get("/unsafe/400x400/astronaut.jpg")
+    assert answer.status == 302
+    assert answer.body == b""
+    assert answer.headers["Cache-Control"] == "public, max-age=60"
+    location = answer.headers["Location"]
+    assert "X-Amz-Signature=" in location
+    assert "X-Amz-Expires=120" in location
+    assert answer.log["oversize"] > 5000
+    with urllib.request.urlopen(location, timeout=10) as reply:
+        data = reply.read()
+        assert reply.headers["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(data)).size == (400, 400)
+    assert any(key.startswith("oversize/") for key in stack.result_keys())
+
+
+@pytest.fixture
+def signing_secret(stack: Stack) -> Callable[..., str]:
+    def make(value: str, field: str = "") -> str:
+        name = f"signing-{len(value)}-{field or 'plain'}-{stack.source}"
+        secret = json.dumps({field: value}) if field else value
+        stack.aws.client("secretsmanager").create_secret(Name=name, SecretString=secret)
+        stack.configure(
+            ENABLE_SIGNATURE="Yes", SECRETS_MANAGER=name, SECRET_KEY=field, ALLOW_UNSAFE_URL="No"
+        )
+        return name
+
+    return make
+
+
+def test_signed_urls_with_the_key_from_secrets_manager(
+    stack: Stack, signing_secret: Callable[..., str]
+) -> None:
+    signing_secret("s3cr3t-from-secrets-manager")
+    signed = sign_thumbor_path("s3cr3t-from-secrets-manager", "200x100/astronaut.jpg")
+    answer = stack.get(signed)
+    assert answer.status == 200, answer.body
+    assert answer.image().size == (200, 100)
+    wrong = sign_thumbor_path("another-key", "200x100/astronaut.jpg")
+    assert stack.get(wrong).json()["code"] == "SignatureDoesNotMatch"
+    unsafe = stack.get("/unsafe/200x100/astronaut.jpg")
+    assert unsafe.status == 403
+    assert unsafe.json()["code"] == "UnsafeUrlNotAllowed"
+    # The secret is read once per container.
+    calls = [p for m, p in stack.aws.proxy.seen if m == "POST" and p == "/"]
+    stack.get(signed)
+    assert [p for m, p in stack.aws.proxy.seen if m == "POST" and p == "/"] == calls
+
+
+def test_sih_signature_query_parameter(stack: Stack, signing_secret: Callable[..., str]) -> None:
+    signing_secret("secret", field="signingKey")
+    path = "/fit-in/80x80/astronaut.jpg"
+    answer = stack.get(path, query=f"signature={sih_signature('secret', path)}")
+    assert answer.status == 200, answer.body
+    assert answer.image().size == (80, 80)
+    bad = stack.get(path, query="signature=" + "0" * 64)
+    assert bad.status == 403
+    assert bad.json()["code"] == "SignatureDoesNotMatch"
+
+
+def test_sih_signature_vector() -> None:
+    path = (
+        "/eyJidWNrZXQiOiJ2YWxpZEJ1Y2tldCIsImtleSI6InZhbGlkS2V5Iiwi"
+        "ZWRpdHMiOnsidG9Gb3JtYXQiOiJwbmcifX0="
+    )
+    expected = "4d41311006641a56de7bca8abdbda91af254506107a2c7b338a13ca2fa95eac3"
+    assert sih_signature("secret", path) == expected
+
+
+def test_unreadable_secret_is_503_and_not_cached(stack: Stack) -> None:
+    stack.configure(
+        ENABLE_SIGNATURE="Yes", SECRETS_MANAGER="not-created-yet", ALLOW_UNSAFE_URL="No"
+    )
+    answer = stack.get("/unsafe/100x100/astronaut.jpg")
+    assert answer.status == 503
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Retry-After"] == "1"
+    assert "Secrets Manager" in answer.json()["message"]
+    stack.aws.client("secretsmanager").create_secret(Name="not-created-yet", SecretString="k")
+    signed = sign_thumbor_path("k", "100x100/astronaut.jpg")
+    assert stack.get(signed).status == 200
+    stack.aws.client("secretsmanager").delete_secret(
+        SecretId="not-created-yet", ForceDeleteWithoutRecovery=True
+    )
+
+
+def test_fallback_image_keeps_the_error_status(stack: Stack) -> None:
+    fallback = (SAMPLES / "pan.gif").read_bytes()
+    stack.put(stack.other, "fallback/default.gif", fallback, "image/gif")
+    stack.configure(
+        ENABLE_DEFAULT_FALLBACK_IMAGE="Yes",
+        DEFAULT_FALLBACK_IMAGE_BUCKET=stack.other,
+        DEFAULT_FALLBACK_IMAGE_KEY="fallback/default.gif",
+    )
+    answer = stack.get("/unsafe/100x100/not-there.jpg")
+    assert answer.status == 404
+    assert answer.headers["Content-Type"] == "image/gif"
+    assert answer.headers["X-Error-Code"] == "NoSuchKey"
+    assert answer.body == fallback
+    assert answer.log["fallback"] is True
+    assert stack.get("/unsafe/100x100/astronaut.jpg").status == 200
+    assert stack.get("/healthcheck").body == b"WORKING"
+
+
+def test_missing_fallback_image_still_answers_the_error(stack: Stack) -> None:
+    stack.configure(
+        ENABLE_DEFAULT_FALLBACK_IMAGE="Yes",
+        DEFAULT_FALLBACK_IMAGE_BUCKET=stack.other,
+        DEFAULT_FALLBACK_IMAGE_KEY="nothing-here.png",
+    )
+    answer = stack.get("/unsafe/100x100/not-there.jpg")
+    assert answer.status == 404
+    assert answer.json()["code"] == "NoSuchKey"
+    assert answer.log["fallbackError"] == "NoSuchKey"
+
+
+def test_cors_headers(stack: Stack) -> None:
+    stack.configure(CORS_ENABLED="Yes", CORS_ORIGIN="https://example.com")
+    answer = stack.get("/unsafe/60x60/astronaut.jpg")
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://example.com"
+    assert "Origin" in answer.headers["Vary"]
+
+
+def test_other_statuses_through_the_handler(stack: Stack) -> None:
+    assert stack.get("/healthcheck").status == 200
+    assert stack.get("/unsafe/60x60/astronaut.jpg", method="POST").status == 405
+    assert stack.get("/unsafe/99999x10/astronaut.jpg").status == 413
+    stack.put(stack.source, "notes.txt", b"not an image", "text/plain")
+    assert stack.get("/unsafe/60x60/notes.txt").status == 415
+    assert stack.get("/").status in (400, 403)
+    etag = stack.get("/unsafe/60x60/astronaut.jpg").headers["ETag"]
+    assert stack.get("/unsafe/60x60/astronaut.jpg", if_none_match=etag).status == 304
+
+
+def test_auto_webp_from_accept(stack: Stack) -> None:
+    stack.configure(AUTO_WEBP="Yes")
+    answer = stack.get("/unsafe/60x60/astronaut.jpg", accept="image/webp,*/*")
+    assert answer.headers["Content-Type"] == "image/webp"
+    assert answer.headers["Vary"] == "Accept"
+    plain = stack.get("/unsafe/60x60/astronaut.jpg", accept="*/*")
+    assert plain.headers["Content-Type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("feature", "status", "code"),
+    [
+        ("smartCropping", 501, "NotImplemented"),
+        ("contentModeration", 501, "NotImplemented"),
+        ("colorize", 400, "UnknownFeature"),
+        (None, 400, "UnknownFeature"),
+    ],
+)
+def test_direct_invocation(stack: Stack, feature: str | None, status: int, code: str) -> None:
+    stack.capsys.readouterr()
+    answer = lambda_handler.handler({"imageKey": "astronaut.jpg", "feature": feature}, Context())
+    assert answer["status"] == status
+    assert answer["code"] == code
+    assert "smartCropping" in answer["message"] or feature in answer["message"]
+    line = json.loads(stack.capsys.readouterr().err)
+    assert line["event"] == "direct"
+    assert line["status"] == status
+
+
+def test_no_bucket_means_the_local_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FILE_LOADER_ROOT_PATH", str(SAMPLES))
+    monkeypatch.setenv("RESULT_STORAGE_FILE_STORAGE_ROOT_PATH", str(tmp_path))
+    _reset_caches()
+    try:
+        proxy = lambda_handler.handler(v2_event("/unsafe/30x30/astronaut.jpg"), Context())
+    finally:
+        _reset_caches()
+    assert proxy["statusCode"] == 200
+    assert Image.open(io.BytesIO(base64.b64decode(proxy["body"]))).size == (30, 30)
+
+
+def test_boto3_stays_out_of_the_core_import_path() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, thumbor_urls.app, thumbor_urls.server, thumbor_urls.cli;"
+        "print(any(m.split('.')[0] in ('boto3', 'botocore') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

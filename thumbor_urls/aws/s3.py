@@ -1,0 +1,198 @@
+"""Originals and results in S3, and the mapping of S3's failures to clear HTTP statuses."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from botocore.exceptions import (  # type: ignore[import-untyped]
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+
+from ..config import Settings
+from ..errors import (
+    AccessDenied,
+    BucketNotAllowed,
+    ImageServiceError,
+    NoSuchKey,
+    ServiceUnavailable,
+    SourceTimeout,
+    SourceUnavailable,
+)
+from ..sources import Original
+from ..stores import StoredResult
+from .clients import client
+
+log = logging.getLogger(__name__)
+
+_NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchBucket"}
+_DENIED = {"AccessDenied", "Forbidden", "403", "AllAccessDisabled", "InvalidObjectState"}
+_BUSY = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "503",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalError",
+    "500",
+}
+
+
+def map_error(error: Exception, what: str) -> ImageServiceError:
+    """An S3 (botocore) failure as one of our errors; never a bare 500."""
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in _NOT_FOUND or status == 404:
+            return NoSuchKey(f"no image at {what}")
+        if code in _DENIED or status == 403:
+            return AccessDenied(f"this function may not read {what}")
+        if code in _BUSY or status >= 500:
+            return ServiceUnavailable(f"S3 is busy ({code or status}) reading {what}; retry soon")
+        return SourceUnavailable(f"S3 answered {code or status} reading {what}")
+    if isinstance(error, ReadTimeoutError | ConnectTimeoutError):
+        return SourceTimeout(f"S3 did not answer in time reading {what}; retry soon")
+    if isinstance(error, ConnectionError):
+        return ServiceUnavailable(f"S3 could not be reached reading {what}; retry soon")
+    return SourceUnavailable(f"S3 failed reading {what}: {type(error).__name__}")
+
+
+def _is_boto_error(error: Exception) -> bool:
+    return isinstance(error, BotoCoreError | ClientError)
+
+
+class S3Source:
+    """Originals in an allow-list of buckets. `s3:<bucket>/<key>` picks a bucket of the list
+    (anything else is 403 `BucketNotAllowed`); a plain key is read from the first bucket.
+    Read-only: this class never writes."""
+
+    def __init__(self, buckets: tuple[str, ...], timeout: float = 5.0) -> None:
+        if not buckets:
+            raise ValueError("S3Source needs at least one bucket")
+        self.buckets = buckets
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"S3Source({self.buckets!r})"
+
+    def locate(self, key: str) -> tuple[str, str]:
+        bucket = self.buckets[0]
+        if key.startswith("s3:"):
+            bucket, _, key = key[3:].partition("/")
+            if bucket not in self.buckets:
+                raise BucketNotAllowed(f"bucket {bucket!r} is not one of this service's sources")
+        key = key.lstrip("/")
+        if not key or "\x00" in key:
+            raise NoSuchKey(f"no image at {key!r}")
+        return bucket, key
+
+    def load(self, key: str) -> Original:
+        bucket, name = self.locate(key)
+        try:
+            answer = client("s3", self.timeout).get_object(Bucket=bucket, Key=name)
+            data = answer["Body"].read()
+        except Exception as error:
+            if _is_boto_error(error):
+                raise map_error(error, f"s3://{bucket}/{name}") from None
+            raise
+        return Original(data, answer["LastModified"].timestamp())
+
+    def last_modified(self, key: str) -> float | None:
+        bucket, name = self.locate(key)
+        try:
+            answer = client("s3", self.timeout).head_object(Bucket=bucket, Key=name)
+        except Exception as error:
+            if _is_boto_error(error):
+                raise map_error(error, f"s3://{bucket}/{name}") from None
+            raise
+        stamp: float = answer["LastModified"].timestamp()
+        return stamp
+
+
+class S3ResultStore:
+    """Results under `results/<key>` in one bucket (expired by the bucket's lifecycle rule).
+    A failing result store never fails a request: a read error is a miss, a write is skipped."""
+
+    def __init__(self, bucket: str, prefix: str = "results/", timeout: float = 5.0) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.timeout = timeout
+
+    def get(self, key: str) -> StoredResult | None:
+        try:
+            answer = client("s3", self.timeout).get_object(
+                Bucket=self.bucket, Key=self.prefix + key
+            )
+            data = answer["Body"].read()
+        except Exception as error:
+            if not _is_boto_error(error):
+                raise
+            mapped = map_error(error, f"s3://{self.bucket}/{self.prefix}{key}")
+            if not isinstance(mapped, NoSuchKey):
+                log.warning("result store read failed: %s", mapped.message)
+            return None
+        meta = answer.get("Metadata", {})
+        return StoredResult(
+            data,
+            answer.get("ContentType", "application/octet-stream"),
+            meta.get("vary-accept") == "1",
+            answer["LastModified"].timestamp(),
+        )
+
+    def put(self, key: str, data: bytes, content_type: str, vary_accept: bool) -> None:
+        try:
+            client("s3", self.timeout).put_object(
+                Bucket=self.bucket,
+                Key=self.prefix + key,
+                Body=data,
+                ContentType=content_type,
+                Metadata={"vary-accept": "1" if vary_accept else "0"},
+            )
+        except Exception as error:
+            if not _is_boto_error(error):
+                raise
+            log.warning("result store write failed: %s", map_error(error, key).message)
+
+
+def presign_oversize(settings: Settings, body: bytes, content_type: str) -> str:
+    """Store a body too large for Lambda's response and return a short-lived URL to it."""
+    key = f"oversize/{hashlib.blake2b(body, digest_size=20).hexdigest()}"
+    s3: Any = client("s3", settings.S3_TIMEOUT_SECONDS)
+    bucket = settings.RESULT_STORAGE_BUCKET
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except Exception as error:
+        if _is_boto_error(error):
+            raise map_error(error, f"s3://{bucket}/{key}") from None
+        raise
+    url: str = s3.generate_presigned_url(
+        "get_object",
+        Params={"Bucket": bucket, "Key": key},
+        ExpiresIn=settings.PRESIGNED_URL_EXPIRY,
+    )
+    return url
+
+
+_FALLBACK: dict[tuple[str, str], tuple[bytes, str]] = {}
+
+
+def fallback_image(settings: Settings) -> tuple[bytes, str]:
+    """The default fallback image (bytes, content type), read once per container."""
+    where = (settings.DEFAULT_FALLBACK_IMAGE_BUCKET, settings.DEFAULT_FALLBACK_IMAGE_KEY)
+    if where not in _FALLBACK:
+        bucket, key = where
+        try:
+            answer = client("s3", settings.S3_TIMEOUT_SECONDS).get_object(Bucket=bucket, Key=key)
+            data = answer["Body"].read()
+        except Exception as error:
+            if _is_boto_error(error):
+                raise map_error(error, f"s3://{bucket}/{key}") from None
+            raise
+        _FALLBACK[where] = (data, answer.get("ContentType", "application/octet-stream"))
+    return _FALLBACK[where]
