@@ -14,8 +14,11 @@ sharp.cache(false);
 const jobs = new Map(JSON.parse(fs.readFileSync(process.argv[2], "utf8")).map((j) => [j.id, j]));
 const originals = new Map();
 
+// The peak of this process's own memory map: getrusage's maxrss would also count the parent's
+// memory that fork copied before exec.
 function rssKb() {
-  return process.resourceUsage().maxRSS;
+  const match = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  return match ? Number(match[1]) : process.resourceUsage().maxRSS;
 }
 
 function original(job) {
@@ -26,6 +29,19 @@ function original(job) {
 function pipeline(job) {
   let image = sharp(original(job), { animated: job.animated });
   for (const [method, ...args] of job.sharp) {
+    if (method === "extendTo") {
+      // Pad to the box, centred: the size after the resize (from our meta/) turned by any
+      // quarter rotation before this step.
+      const [width, height, background] = args;
+      const turned = job.sharp.some(([m, angle]) => m === "rotate" && angle % 180 === 90);
+      const [w, h] = turned ? [job.size[1], job.size[0]] : job.size;
+      const left = Math.floor((width - w) / 2);
+      const top = Math.floor((height - h) / 2);
+      image = image.extend({
+        left, right: width - w - left, top, bottom: height - h - top, background,
+      });
+      continue;
+    }
     if (method === "resize" && typeof args[0].position === "string" && args[0].position in sharp.strategy) {
       args[0] = { ...args[0], position: sharp.strategy[args[0].position] };
     }

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -110,7 +109,11 @@ async def handle(app: Any, url: str) -> tuple[int, bytes]:
 
 
 def rss_kb() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """Peak RSS of this process's own memory (VmHWM), not counting the parent's pre-exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 async def main(jobs_path: str) -> int:

@@ -13,7 +13,6 @@ around the call, bytes in memory to bytes in memory, so process hops are not in 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,12 @@ from bench.engines import Engines
 
 
 def _rss_kb() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """Peak RSS of this process's own memory (VmHWM): getrusage's ru_maxrss would also count
+    the parent's memory that fork copied before exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def main(argv: list[str]) -> int:
