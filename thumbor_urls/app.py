@@ -40,7 +40,8 @@ class App:
             path = settings.RESULT_STORAGE_FILE_STORAGE_ROOT_PATH
             results = FolderResultStore(path) if path else NoResultStore()
         self.results = results
-        self._fingerprint = settings.output_fingerprint()
+        # Results of two sources must never share a cache entry, even in one shared folder.
+        self._fingerprint = f"{settings.output_fingerprint()}|{self.source!r}"
 
     def handle(self, request: Request) -> Response:
         started = time.perf_counter()

@@ -16,6 +16,9 @@ class Original:
 
 
 class Source(Protocol):
+    """Where originals come from. Its repr() must say which originals (a folder, buckets):
+    it is part of every result cache key."""
+
     def load(self, key: str) -> Original: ...
 
     def last_modified(self, key: str) -> float | None:
