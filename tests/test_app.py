@@ -433,3 +433,11 @@ def test_meta_describes_the_operations_in_thumbors_shape(client, root):
     assert body["ignored_filters"] == [{"filter": "nope()", "reason": "unknown filter nope()"}]
     animated = json.loads(client("/unsafe/meta/pan.gif").body)["thumbor"]
     assert animated["source"]["frameCount"] == 16
+
+
+def test_cmyk_jpeg_is_written_as_rgb(client, root):
+    (root / "cmyk.jpg").write_bytes(encode(gradient((200, 100)).convert("CMYK"), quality=95))
+    image = decode(client("/unsafe/100x50/cmyk.jpg").body)
+    assert image.mode == "RGB"
+    reference = gradient((200, 100)).resize((100, 50), Image.Resampling.LANCZOS)
+    assert mean_difference(image, reference) < 3.0

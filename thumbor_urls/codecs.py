@@ -122,7 +122,7 @@ def _mode_for(image: Image.Image, fmt: str) -> Image.Image:
     """Convert to a mode the encoder takes. JPEG has no alpha: flatten onto white, as a
     browser shows a transparent image, rather than Thumbor's black-or-garbage alpha drop."""
     if fmt == "jpeg":
-        if image.mode in ("RGB", "L", "CMYK"):
+        if image.mode in ("RGB", "L"):
             return image
         if "A" in image.getbands():
             rgba = image.convert("RGBA")
