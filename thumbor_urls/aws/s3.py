@@ -79,7 +79,9 @@ class S3Source:
         self.timeout = timeout
 
     def __repr__(self) -> str:
-        return f"S3Source({self.buckets!r})"
+        # Part of every result cache key (see Source): plain keys are read from the first bucket,
+        # `s3:` keys name theirs, so adding a bucket to the list keeps every cached result.
+        return f"S3Source(default={self.buckets[0]!r})"
 
     def locate(self, key: str) -> tuple[str, str]:
         bucket = self.buckets[0]
