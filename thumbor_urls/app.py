@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from . import codecs, meta, output, pipeline, signing
 from .config import Settings
+from .detectors.inspector import Inspector
 from .errors import (
     ImageServiceError,
     ImageTooLarge,
@@ -20,7 +21,7 @@ from .errors import (
 )
 from .messages import Request, Response, error_response, json_response
 from .plan import Plan
-from .sources import FolderSource, Source
+from .sources import FolderSource, Original, Source
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .url import parse_path
 
@@ -33,6 +34,7 @@ class App:
         settings: Settings,
         source: Source | None = None,
         results: ResultStore | None = None,
+        inspector: Inspector | None = None,
     ) -> None:
         self.settings = settings
         self.source = source or FolderSource(settings.FILE_LOADER_ROOT_PATH)
@@ -42,6 +44,8 @@ class App:
         self.results = results
         # Results of two sources must never share a cache entry, even in one shared folder.
         self._fingerprint = f"{settings.output_fingerprint()}|{self.source!r}"
+        # Detectors and moderation, their answers cached per original in the result store.
+        self.inspector = inspector or Inspector(settings, results, repr(self.source))
 
     def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -123,8 +127,18 @@ class App:
 
     def _meta(self, plan: Plan) -> Response:
         original = self.source.load(plan.image)
-        job = pipeline.run_meta(pipeline.Job(plan, self.settings, original.data))
+        job = pipeline.run_meta(self.job(plan, original))
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
+
+    def job(self, plan: Plan, original: Original) -> pipeline.Job:
+        return pipeline.Job(
+            plan,
+            self.settings,
+            original.data,
+            loader=self._load_bytes,
+            inspector=self.inspector,
+            source_modified=original.last_modified,
+        )
 
     def _image(self, plan: Plan, request: Request) -> tuple[Response, str]:
         settings = self.settings
@@ -142,11 +156,12 @@ class App:
                 )  # fmt: skip
                 return response, "result-cache"
         original = self.source.load(plan.image)
-        job = pipeline.run(pipeline.Job(plan, settings, original.data, loader=self._load_bytes))
+        job = pipeline.run(self.job(plan, original))
         fmt, vary = output.choose(job, accepted)
         body = output.encode(job, fmt)
         content_type = codecs.CONTENT_TYPES[fmt]
-        self.results.put(key, body, content_type, vary)
+        if job.cacheable:
+            self.results.put(key, body, content_type, vary)
         response = self._image_response(
             request, plan, body, content_type, vary, original.last_modified
         )

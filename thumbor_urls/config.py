@@ -91,6 +91,15 @@ class Settings:
     # Behaviour
     DETECTORS: tuple[str, ...] = ()
     STRICT_FILTERS: bool = False
+    # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
+    DETECTION_MAX_SIDE: int = 600  # detectors see a copy at most this large, never the original
+    MODERATION: bool = False  # moderate every image served, not only moderate() requests
+    MODERATION_BACKEND: str = "rekognition"  # rekognition, or none (moderation then fails)
+    MODERATION_MIN_CONFIDENCE: float = 75.0
+    MODERATION_LABELS: tuple[str, ...] = ()  # act on these labels (or parents) only; empty: any
+    MODERATION_BLUR: float = 5.0  # blur radius, in % of the output's longer side
+    MODERATION_FAIL_OPEN: bool = False  # serve unmoderated (uncached) when the backend fails
+    REKOGNITION_TIMEOUT_SECONDS: float = 5.0
     # Limits
     MAX_SOURCE_PIXELS: int = 100_000_000
     MAX_OUTPUT_SIDE: int = 16383
@@ -145,6 +154,11 @@ class Settings:
             self.PILLOW_RESAMPLING_FILTER,
             self.JPEG_DRAFT_MIN_RATIO,
             self.DETECTORS,
+            self.DETECTION_MAX_SIDE,
+            self.MODERATION,
+            self.MODERATION_MIN_CONFIDENCE,
+            self.MODERATION_LABELS,
+            self.MODERATION_BLUR,
         )
         return hashlib.blake2b(repr(relevant).encode(), digest_size=6).hexdigest()
 
@@ -157,6 +171,16 @@ def _resampling(name: str, raw: str) -> str:
     value = raw.strip().upper()
     if value not in RESAMPLING_FILTERS:
         raise SettingError(f"{name} must be one of {', '.join(RESAMPLING_FILTERS)}, got {raw!r}")
+    return value
+
+
+MODERATION_BACKENDS = ("rekognition", "none")
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return value
 
 
@@ -186,6 +210,14 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "ENABLE_ETAGS": _bool,
     "DETECTORS": lambda name, raw: _list(raw),
     "STRICT_FILTERS": _bool,
+    "DETECTION_MAX_SIDE": lambda name, raw: _int(name, raw, 64, 4096),
+    "MODERATION": _bool,
+    "MODERATION_BACKEND": lambda name, raw: _choice(name, raw, MODERATION_BACKENDS),
+    "MODERATION_MIN_CONFIDENCE": lambda name, raw: _float(name, raw, 0.0, 100.0),
+    "MODERATION_LABELS": lambda name, raw: _list(raw),
+    "MODERATION_BLUR": lambda name, raw: _float(name, raw, 0.1, 100.0),
+    "MODERATION_FAIL_OPEN": _bool,
+    "REKOGNITION_TIMEOUT_SECONDS": lambda name, raw: _float(name, raw, 0.1, 60.0),
     "MAX_SOURCE_PIXELS": lambda name, raw: _int(name, raw, 1, 2**40),
     "MAX_OUTPUT_SIDE": lambda name, raw: _int(name, raw, 1, 65500),
     "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),

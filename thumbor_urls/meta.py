@@ -27,6 +27,8 @@ def describe(job: Job) -> dict[str, object]:
         "target": {"width": width, "height": height},
         "focal_points": [point.as_dict() for point in geometry.focal_points],
     }
+    if job.detection is not None:
+        thumbor["detector"] = job.detection.detector  # which of DETECTORS found the points
     if job.plan.ignored_filters:
         thumbor["ignored_filters"] = [f.as_dict() for f in job.plan.ignored_filters]
     return {"thumbor": thumbor}

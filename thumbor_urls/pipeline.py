@@ -7,14 +7,17 @@ on the small image.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from . import transform
+from . import moderation, transform
 from .config import Settings
 from .decode import Header, count_frames, decode_frames, draft, open_image
+from .detectors import Detection, sample
 from .errors import ImageTooLarge, NoSuchKey
 from .filters import FilterContext
 from .geometry import (
@@ -26,6 +29,9 @@ from .geometry import (
     plan_geometry,
 )
 from .plan import Plan
+
+if TYPE_CHECKING:
+    from .detectors.inspector import Inspector
 
 
 @dataclass
@@ -48,6 +54,15 @@ class Job:
     # Reads other images (watermarks, frames) through the source of the originals.
     loader: Callable[[str], bytes] | None = None
     assets: dict[str, Image.Image] = field(default_factory=dict)
+    # smart/, smart_crop() and moderation: who answers, and what they answered.
+    inspector: Inspector | None = None
+    source_modified: float | None = None  # the original's version, checked by cached answers
+    sample: Image.Image | None = None  # the small upright copy the detectors look at
+    detection: Detection | None = None
+    verdict: moderation.Verdict | None = None
+    # False when an answer may be incomplete (a detector or the moderation backend failed):
+    # the result is served but not stored, so the next request tries again.
+    cacheable: bool = True
 
     def require_header(self) -> Header:
         assert self.header is not None, "read_header runs first"
@@ -105,6 +120,8 @@ def decode(job: Job) -> None:
         box, out = _stored_box_and_size(job)
         if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
             wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
+            if job.inspector is not None:
+                wanted = _at_least(wanted, job.inspector.decode_floor(job.plan, header.size))
             draft(job.image, wanted)
     # cover() keeps the first frame only, so the others are never decoded.
     max_frames = 1 if job.plan.output.cover else job.settings.MAX_ANIMATION_FRAMES
@@ -127,6 +144,31 @@ def trim(job: Job) -> None:
             # Thumbor takes crop coordinates in the original and moves them with the trim.
             job.plan = job.plan.with_geometry(crop=crop.shifted(-box.left, -box.top))
     _plan(job)
+
+
+def detect(job: Job) -> None:
+    """smart/ and smart_crop(): the DETECTORS chain looks at a small copy of the working image
+    (its answer cached per original), then the geometry is planned again around what it found."""
+    inspector = job.inspector
+    if inspector is None or not inspector.wants_points(job.plan):
+        return
+    variant = f"{job.trim}|{job.settings.RESPECT_ORIENTATION}"
+    job.detection = inspector.detect(
+        job.plan.image, variant, job.source_modified, job.working_size, lambda: _sample(job)
+    )
+    job.cacheable = job.cacheable and not job.detection.failed
+    job.plan = inspector.apply(job.plan, job.detection, job.working_size)
+    _plan(job)
+
+
+def moderate(job: Job) -> None:
+    """The moderation verdict, on the whole working image before any crop (blurred later, on
+    the small output)."""
+    inspector = job.inspector
+    if inspector is None or not inspector.wants_verdict(job.plan):
+        return
+    job.verdict = inspector.verdict(job.plan, job.source_modified, lambda: _sample(job))
+    job.cacheable = job.cacheable and job.verdict.error is None
 
 
 def resize(job: Job) -> None:
@@ -157,6 +199,12 @@ def apply_filters(job: Job) -> None:
         ]
 
 
+def blur_flagged(job: Job) -> None:
+    if job.verdict is not None and job.verdict.blurred:
+        strength = job.verdict.policy.blur
+        job.frames = [moderation.blur(frame, strength) for frame in job.frames]
+
+
 def draw_debug(job: Job) -> None:
     if not job.plan.debug:
         return
@@ -173,10 +221,13 @@ PIPELINE: tuple[Step, ...] = (
     plan_from_header,
     decode,
     trim,
+    detect,
+    moderate,
     resize,
     orient,
     flip,
     apply_filters,
+    blur_flagged,
     draw_debug,
 )
 
@@ -192,8 +243,10 @@ def run(job: Job, steps: tuple[Step, ...] = PIPELINE) -> Job:
 
 def run_meta(job: Job) -> Job:
     run(job, META_PIPELINE)
-    if job.geometry is None:  # trim has to look at the pixels before the geometry is known
-        run(job, (decode, trim))
+    # trim has to look at the pixels before the geometry is known, and so do the detectors.
+    detecting = job.inspector is not None and job.inspector.wants_points(job.plan)
+    if job.geometry is None or detecting:
+        run(job, (decode, trim, detect))
     return job
 
 
@@ -211,6 +264,21 @@ def _plan(job: Job) -> None:
                 f"the result would be {width}x{height}, over the limit of {limit} pixels per "
                 "side (MAX_OUTPUT_SIDE)"
             )
+
+
+def _sample(job: Job) -> Image.Image:
+    """The detectors' small upright copy of the working image, made once per request."""
+    if job.sample is None:
+        job.sample = sample(job.frames[0], job.orientation, job.settings.DETECTION_MAX_SIDE)
+    return job.sample
+
+
+def _at_least(wanted: tuple[int, int], longer_side: int) -> tuple[int, int]:
+    """A draft request raised (proportionally) until its longer side reaches `longer_side`."""
+    if longer_side <= max(wanted):
+        return wanted
+    scale = longer_side / max(*wanted, 1)
+    return (math.ceil(wanted[0] * scale), math.ceil(wanted[1] * scale))
 
 
 def _stored_working_size(job: Job) -> tuple[int, int]:

@@ -32,6 +32,22 @@ class Output:
 
 
 @dataclass(frozen=True)
+class SmartCrop:
+    """smart_crop(): crop to one detected face, with padding, before the resize."""
+
+    face_index: int = 0
+    padding: int = 0  # pixels of the working image on every side
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """moderate(): this request must be moderated; None fields take the settings' values."""
+
+    min_confidence: float | None = None
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     path: str  # everything after `unsafe/` or the signature: what the signature covers
     image: str  # the image's key in the source, percent-decoded
@@ -42,6 +58,8 @@ class Plan:
     ignored_filters: tuple[IgnoredFilter, ...] = ()
     trim: Trim | None = None
     smart: bool = False
+    smart_crop: SmartCrop | None = None
+    moderation: Moderation | None = None
     meta: bool = False
     debug: bool = False
 

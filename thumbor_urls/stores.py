@@ -7,7 +7,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,24 @@ class ResultStore(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str, vary_accept: bool) -> None: ...
 
+    # Small JSON documents about an original (detected focal points, moderation verdicts), so
+    # that the next size of the same image costs no detection. A miss or a failure is None.
+    def get_data(self, key: str) -> dict[str, Any] | None: ...
+
+    def put_data(self, key: str, value: dict[str, Any]) -> None: ...
+
 
 class NoResultStore:
     def get(self, key: str) -> StoredResult | None:
         return None
 
     def put(self, key: str, data: bytes, content_type: str, vary_accept: bool) -> None:
+        return None
+
+    def get_data(self, key: str) -> dict[str, Any] | None:
+        return None
+
+    def put_data(self, key: str, value: dict[str, Any]) -> None:
         return None
 
 
@@ -61,6 +73,21 @@ class FolderResultStore:
         meta = {"content_type": content_type, "vary_accept": vary_accept, "length": len(data)}
         _write_atomic(data_path, data)
         _write_atomic(meta_path, json.dumps(meta).encode())
+
+    def _data_path(self, key: str) -> Path:
+        return self.root / "data" / key[:2] / f"{key}.json"
+
+    def get_data(self, key: str) -> dict[str, Any] | None:
+        try:
+            value = json.loads(self._data_path(key).read_text())
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def put_data(self, key: str, value: dict[str, Any]) -> None:
+        path = self._data_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, json.dumps(value).encode())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -160,6 +161,20 @@ class S3ResultStore:
             if not _is_boto_error(error):
                 raise
             log.warning("result store write failed: %s", map_error(error, key).message)
+
+    def get_data(self, key: str) -> dict[str, Any] | None:
+        """A JSON document under `<prefix>data/<key>.json` (detector data); None on any failure."""
+        stored = self.get(f"data/{key}.json")
+        if stored is None:
+            return None
+        try:
+            value = json.loads(stored.data)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def put_data(self, key: str, value: dict[str, Any]) -> None:
+        self.put(f"data/{key}.json", json.dumps(value).encode(), "application/json", False)
 
 
 def presign_oversize(settings: Settings, body: bytes, content_type: str) -> str:

@@ -1,0 +1,174 @@
+"""Focal-point detectors for `smart/`: a chain configured by `DETECTORS`, first hit wins.
+
+Every detector looks at a small upright copy of the working image (at most
+`DETECTION_MAX_SIDE` pixels on its longer side), never at the full decoded original, and
+answers rectangles in that copy's pixels. The chain maps them back to the working image the
+geometry plans on, where they become Thumbor focal points (`FocalPoint.from_square`: the
+centre of the rectangle, weighted by its area).
+
+Detectors with heavy dependencies (OpenCV, boto3) live in their own modules, imported only
+when `DETECTORS` names them, so the Lambda package and the plain local install need neither.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from PIL import Image
+
+from ..config import SettingError, Settings
+from ..geometry import FocalPoint
+from ..transform import orient
+
+log = logging.getLogger(__name__)
+
+FACE = "face"
+SALIENCY = "saliency"
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle a detector found, in the pixels of the image it looked at."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    kind: str  # FACE or SALIENCY
+    origin: str  # shown in meta/: "Face Detection", "Rekognition", "Saliency"
+    weight: float | None = None  # None: the area, as Thumbor weighs faces
+    confidence: float | None = None
+
+    def scaled(self, sx: float, sy: float) -> Region:
+        return replace(
+            self,
+            left=self.left * sx,
+            top=self.top * sy,
+            width=self.width * sx,
+            height=self.height * sy,
+            weight=None if self.weight is None else self.weight * sx * sy,
+        )
+
+    def focal_point(self) -> FocalPoint:
+        """Thumbor's `FocalPoint.from_square`, with its arithmetic: integer half sides added to
+        a possibly fractional corner, then truncated."""
+        width, height = max(round(self.width), 1), max(round(self.height), 1)
+        weight = float(width * height) if self.weight is None else self.weight
+        return FocalPoint(
+            int(self.left + width // 2),
+            int(self.top + height // 2),
+            width=width,
+            height=height,
+            weight=weight,
+            origin=self.origin,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "left": round(self.left, 3),
+            "top": round(self.top, 3),
+            "width": round(self.width, 3),
+            "height": round(self.height, 3),
+            "kind": self.kind,
+            "origin": self.origin,
+            "weight": self.weight,
+            "confidence": self.confidence,
+        }
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Region:
+        return cls(
+            float(value["left"]),
+            float(value["top"]),
+            float(value["width"]),
+            float(value["height"]),
+            str(value["kind"]),
+            str(value["origin"]),
+            None if value.get("weight") is None else float(value["weight"]),
+            None if value.get("confidence") is None else float(value["confidence"]),
+        )
+
+
+class Detector(Protocol):
+    name: str
+
+    def detect(self, image: Image.Image) -> list[Region]:
+        """Regions found in `image` (RGB or RGBA, small), or DetectorError."""
+        ...
+
+
+class DetectorError(Exception):
+    """A detector could not run (service down, throttled, timed out): the next one is tried."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    regions: tuple[Region, ...]
+    detector: str | None  # the detector that found them; None when none did
+    failed: tuple[str, ...] = ()  # detectors that raised (logged): the answer may be incomplete
+
+    @property
+    def faces(self) -> tuple[Region, ...]:
+        return tuple(region for region in self.regions if region.kind == FACE)
+
+
+def run_chain(detectors: Sequence[Detector], image: Image.Image) -> Detection:
+    """The regions of the first detector that finds any. A failing detector is logged and
+    skipped: a smart crop around the next detector's answer beats no image at all."""
+    failed: list[str] = []
+    for detector in detectors:
+        try:
+            regions = detector.detect(image)
+        except Exception as error:
+            # OpenCV raises cv2.error, boto3 its own tree: any failure falls through.
+            log.warning("detector %s failed: %s: %s", detector.name, type(error).__name__, error)
+            failed.append(detector.name)
+            continue
+        if regions:
+            return Detection(tuple(regions), detector.name, tuple(failed))
+    return Detection((), None, tuple(failed))
+
+
+# Names accepted in DETECTORS, with Thumbor's module names as aliases so that a Thumbor
+# configuration carries over.
+_MODULES = {
+    "opencv": "opencv",
+    "face": "opencv",
+    "thumbor.detectors.face_detector": "opencv",
+    "saliency": "saliency",
+    "thumbor.detectors.feature_detector": "saliency",
+    "rekognition": "rekognition",
+}
+
+
+def build_detectors(settings: Settings) -> tuple[Detector, ...]:
+    """The chain `DETECTORS` names, in order; a name we do not know is a configuration error."""
+    chain: list[Detector] = []
+    for name in settings.DETECTORS:
+        module_name = _MODULES.get(name.strip().lower())
+        if module_name is None:
+            known = ", ".join(sorted({"opencv", "saliency", "rekognition"}))
+            raise SettingError(f"DETECTORS: unknown detector {name!r}; the detectors are {known}")
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        chain.append(module.create(settings))
+    return tuple(chain)
+
+
+def sample(frame: Image.Image, orientation: int, max_side: int) -> Image.Image:
+    """A small upright RGB(A) copy of `frame` for the detectors (and the moderation backend):
+    shrunk first, then oriented and converted, so those steps touch few pixels."""
+    width, height = frame.size
+    scale = max_side / max(width, height)
+    small = frame
+    if scale < 1:
+        size = (max(round(width * scale), 1), max(round(height * scale), 1))
+        small = frame.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # Alpha is kept (RGBA) so that saliency can ignore a cut-out's outline.
+    wanted = "RGBA" if "A" in small.getbands() or "transparency" in small.info else "RGB"
+    if small.mode != wanted:
+        small = small.convert(wanted)
+    return orient(small, orientation)
