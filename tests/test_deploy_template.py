@@ -43,6 +43,8 @@ FULL = {
     "corsEnabled": "Yes",
     "resultTtlDays": "7",
     "logRetentionDays": "30",
+    "detectors": "saliency,rekognition",
+    "moderation": "Yes",
 }
 NO_VALUE = object()
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
@@ -105,6 +107,8 @@ class Packaged:
         if function == "Fn::If":
             name, yes, no = args
             return self.evaluate(yes if self.condition(name) else no)
+        if function == "Fn::Select":
+            return self.evaluate(args[1])[int(args[0])]
         if function == "Fn::Split":
             return self.evaluate(args[1]).split(args[0])
         if function == "Fn::Join":
@@ -272,6 +276,9 @@ def test_environment_is_literal_and_follows_the_parameters(
     assert full_env["ENABLE_DEFAULT_FALLBACK_IMAGE"] == "Yes"
     assert full_env["DEFAULT_FALLBACK_IMAGE_BUCKET"] == "photos-a"
     assert full_env["DEFAULT_FALLBACK_IMAGE_KEY"] == "fallback/default.png"
+    assert full_env["DETECTORS"] == "saliency,rekognition"
+    assert full_env["MODERATION"] == "Yes"
+    assert (env["DETECTORS"], env["MODERATION"]) == ("", "No")
 
 
 # -- resources and conditions ----------------------------------------------------------------
@@ -302,6 +309,8 @@ def test_resources_follow_the_conditions(default: Packaged, full: Packaged) -> N
         "EnableFallbackImage": (False, True),
         "AutoFormat": (False, True),
         "UseKms": (False, True),
+        "DetectFacesWithRekognition": (False, True),
+        "ModerateWithRekognition": (False, True),
     }
     for name, (in_default, in_full) in expected.items():
         assert default.condition(name) is in_default, name
@@ -388,6 +397,7 @@ def test_iam_with_every_option(full: Packaged) -> None:
     policies = full.policies()
     assert set(policies) == {
         "logs", "read-sources", "results", "kms", "signing-secret", "fallback-image",
+        "rekognition-faces", "rekognition-moderation",
     }  # fmt: skip
     read = {s["Sid"]: s for s in policies["read-sources"]}
     assert read["ReadOriginals"]["Resource"] == [
@@ -422,8 +432,26 @@ def test_iam_with_every_option(full: Packaged) -> None:
     (kms,) = policies["kms"]
     assert kms["Resource"] == FULL["kmsKeyArn"]
     assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    text = json.dumps(full.template)
-    assert "rekognition" not in text  # no feature uses it yet
+    (faces,) = policies["rekognition-faces"]
+    assert faces["Action"] == "rekognition:DetectFaces"
+    (moderation,) = policies["rekognition-moderation"]
+    assert moderation["Action"] == "rekognition:DetectModerationLabels"
+
+
+@pytest.mark.parametrize(
+    ("detectors", "granted"),
+    [("", False), ("saliency", False), ("rekognition", True), ("opencv,rekognition", True)],
+)
+def test_rekognition_only_when_a_detector_uses_it(
+    default: Packaged, detectors: str, granted: bool
+) -> None:
+    condition = json.dumps(default.template["Conditions"]["DetectFacesWithRekognition"])
+    assert condition.count("x") >= 2  # the guard against an empty list
+    variant = Packaged(default.folder, {})
+    variant.__dict__["template"] = json.loads(
+        json.dumps(default.template).replace('"x"', f'"x{detectors}"')
+    )
+    assert variant.condition("DetectFacesWithRekognition") is granted
 
 
 # -- CloudFront ------------------------------------------------------------------------------
