@@ -130,6 +130,11 @@ class App:
         job = pipeline.run_meta(self.job(plan, original))
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
 
+    def result_key(self, plan: Plan, accepted: str) -> str:
+        """Where the result of `plan` for clients of the `accepted` class is stored."""
+        text = f"{self._fingerprint}|{accepted}|{plan.path}"
+        return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
     def job(self, plan: Plan, original: Original) -> pipeline.Job:
         return pipeline.Job(
             plan,
@@ -143,9 +148,7 @@ class App:
     def _image(self, plan: Plan, request: Request) -> tuple[Response, str]:
         settings = self.settings
         accepted = codecs.accept_class(request.header("accept"), settings, plan.output.format)
-        key = hashlib.blake2b(
-            f"{self._fingerprint}|{accepted}|{plan.path}".encode(), digest_size=20
-        ).hexdigest()
+        key = self.result_key(plan, accepted)
         stored = self.results.get(key)
         if stored is not None:
             last_modified = self.source.last_modified(plan.image)
