@@ -88,6 +88,14 @@ def test_invoke_local_signed_missing_and_v1() -> None:
     assert image_of(v1).width == 300
 
 
+def test_invoke_local_sih_request() -> None:
+    answer, log = invoke_local("sih", "--stage", "local")
+    assert answer["statusCode"] == 200
+    assert answer["headers"]["Content-Type"] == "image/webp"
+    assert image_of(answer).size == (200, 200)
+    assert '"sih": true' in log
+
+
 def test_invoke_local_direct_invocation() -> None:
     answer, _ = invoke_local("direct", "--stage", "local")
     assert answer == {

@@ -22,6 +22,7 @@ from ..errors import ImageServiceError, InvalidUrl, NotImplementedFeature, Servi
 from ..messages import Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
 from ..url import parse_path
+from . import sih
 from .s3 import S3ResultStore, S3Source, fallback_image, presign_oversize
 from .secrets import signing_key
 
@@ -103,7 +104,17 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         response = _with_retry_after(error_response(error, settings.ERROR_MAX_AGE), error)
     else:
         settings = service.settings
-        response, line = _handle_before_deadline(service.app, request, _deadline(settings, context))
+        try:
+            if sih.is_sih_path(request.path):
+                request, extra["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
+                extra["sih"] = True
+        except ImageServiceError as error:
+            response = error_response(error, settings.ERROR_MAX_AGE)
+            line = {"outcome": error.code}
+        else:
+            response, line = _handle_before_deadline(
+                service.app, request, _deadline(settings, context)
+            )
         response = _after(settings, request, response, extra)
     if request.method == "HEAD" and response.body:
         response = response.without_body()

@@ -1,0 +1,128 @@
+"""AWS Serverless Image Handler's base64 JSON requests: the mapping to Thumbor URLs, and the
+whole request through the Lambda handler against moto, signed with `?signature=` and not."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.aws_fixtures import moto_aws  # noqa: F401 (fixture)
+from tests.test_lambda_handler import Stack, signing_secret, stack  # noqa: F401 (fixtures)
+from thumbor_urls.aws import sih
+from thumbor_urls.errors import InvalidUrl, SignatureDoesNotMatch
+from thumbor_urls.messages import Request
+from thumbor_urls.signing import sih_signature, verify_thumbor
+
+VECTOR_PATH = (
+    "/eyJidWNrZXQiOiJ2YWxpZEJ1Y2tldCIsImtleSI6InZhbGlkS2V5IiwiZWRpdHMiOnsidG9Gb3JtYXQiOiJwbmcifX0="
+)
+
+
+def encoded(document: dict[str, Any]) -> str:
+    return "/" + base64.b64encode(json.dumps(document).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        ({}, "k.jpg"),
+        ({"resize": {"width": 300, "height": 200}}, "300x200/k.jpg"),
+        ({"resize": {"width": 300}}, "300x/k.jpg"),
+        ({"resize": {"width": 300, "height": 300, "fit": "inside"}}, "fit-in/300x300/k.jpg"),
+        ({"resize": {"width": 300, "height": 300, "fit": "outside"}}, "full-fit-in/300x300/k.jpg"),
+        ({"resize": {"width": 30, "height": 20, "fit": "fill"}}, "30x20/filters:stretch()/k.jpg"),
+        (
+            {
+                "resize": {
+                    "width": 30,
+                    "height": 20,
+                    "fit": "contain",
+                    "background": {"r": 255, "g": 0, "b": 16, "alpha": 1},
+                }
+            },
+            "fit-in/30x20/filters:fill(ff0010)/k.jpg",
+        ),
+        ({"flip": True, "flop": True}, "-x-/k.jpg"),
+        ({"toFormat": "webp", "webp": {"quality": 60}}, "filters:format(webp):quality(60)/k.jpg"),
+        ({"grayscale": True, "rotate": 90}, "filters:grayscale():rotate(270)/k.jpg"),
+        ({"rotate": 45}, "k.jpg"),
+    ],
+)
+def test_edits_map_to_thumbor(edits: dict[str, Any], expected: str) -> None:
+    path, ignored = sih.thumbor_path({"key": "k.jpg", "edits": edits})
+    assert path == expected
+    assert ignored == []
+
+
+def test_bucket_and_ignored_edits() -> None:
+    path, ignored = sih.thumbor_path(
+        {"bucket": "photos", "key": "/a/b.png", "edits": {"normalize": True, "smartCrop": {}}}
+    )
+    assert path == "s3:photos/a/b.png"
+    assert ignored == ["normalize", "smartCrop"]
+
+
+def test_the_issue_vector() -> None:
+    assert sih.is_sih_path(VECTOR_PATH)
+    request = Request("GET", VECTOR_PATH, query={"signature": sih_signature("secret", VECTOR_PATH)})
+    rewritten, _ = sih.rewrite(request, "secret")
+    signature, _, rest = rewritten.path.lstrip("/").partition("/")
+    assert rest == "filters:format(png)/s3:validBucket/validKey"
+    assert verify_thumbor("secret", signature, rest)
+    assert "signature" not in rewritten.query
+    unsigned, _ = sih.rewrite(Request("GET", VECTOR_PATH), "")
+    assert unsigned.path == "/unsafe/filters:format(png)/s3:validBucket/validKey"
+    with pytest.raises(SignatureDoesNotMatch):
+        sih.rewrite(Request("GET", VECTOR_PATH), "secret")
+    with pytest.raises(SignatureDoesNotMatch):
+        sih.rewrite(Request("GET", VECTOR_PATH, query={"signature": "00" * 32}), "secret")
+
+
+def test_not_sih_paths() -> None:
+    assert not sih.is_sih_path("/unsafe/300x200/a.jpg")
+    assert not sih.is_sih_path("/dwEEVUGtTG5MKzRpLw84XnURBAM=/300x200/smart/astronaut.jpg")
+    assert not sih.is_sih_path("/healthcheck")
+    with pytest.raises(InvalidUrl):
+        sih.decode("/eyJub3QganNvbg")  # '{"not json'
+    with pytest.raises(InvalidUrl):
+        sih.decode(encoded({"bucket": "b"}))
+
+
+def test_sih_request_through_the_handler(stack: Stack) -> None:  # noqa: F811
+    path = encoded(
+        {
+            "bucket": stack.source,
+            "key": "astronaut.jpg",
+            "edits": {"resize": {"width": 120, "height": 120, "fit": "inside"}, "toFormat": "webp"},
+        }
+    )
+    answer = stack.get(path)
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"] == "image/webp"
+    assert answer.image().size == (120, 120)
+    assert answer.log["sih"] is True
+    assert answer.log["key"] == f"s3:{stack.source}/astronaut.jpg"
+    refused = stack.get(encoded({"bucket": "not-allowed", "key": "astronaut.jpg"}))
+    assert refused.status == 403
+    assert refused.json()["code"] == "BucketNotAllowed"
+    broken = stack.get("/eyJub3QganNvbg")
+    assert broken.status == 400
+    assert broken.json()["code"] == "InvalidUrl"
+
+
+def test_signed_sih_request_through_the_handler(
+    stack: Stack,  # noqa: F811
+    signing_secret: Callable[..., str],  # noqa: F811
+) -> None:
+    signing_secret("sih-key")
+    path = encoded({"key": "astronaut.jpg", "edits": {"grayscale": True}})
+    answer = stack.get(path, query=f"signature={sih_signature('sih-key', path)}")
+    assert answer.status == 200, answer.body
+    assert answer.image().mode == "L"
+    unsigned = stack.get(path)
+    assert unsigned.status == 403
+    assert unsigned.json()["code"] == "SignatureDoesNotMatch"
