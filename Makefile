@@ -52,7 +52,7 @@ bench-smoke: setup
 
 # AWS deployment (issue 4): osls and its plugins from package-lock.json, checkov in its own venv
 # (its pins conflict with ours). The deploy tests use both.
-.PHONY: deploy-tools package template invoke-local offline
+.PHONY: deploy-tools package template invoke-local offline demo-ui
 deploy-tools: node_modules/.installed .venv-checkov/.installed
 
 node_modules/.installed: package.json package-lock.json .npmrc
@@ -81,3 +81,9 @@ invoke-local: setup node_modules/.installed
 # API Gateway and Lambda emulated on http://127.0.0.1:3000, on samples/
 offline: setup node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx sls offline --stage local
+
+# The demo page into a deployed stack's demo UI bucket (deployDemoUi=Yes), with your AWS credentials.
+DEPLOY_STAGE ?= dev
+DEPLOY_REGION ?= us-east-1
+demo-ui: setup
+	$(BIN)/python scripts/upload_demo_ui.py thumbor-urls-$(DEPLOY_STAGE)-$(DEPLOY_REGION)-demo-ui
