@@ -421,23 +421,37 @@ def test_auto_webp_from_accept(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    ("feature", "status", "code"),
+    ("event", "status", "code"),
     [
-        ("smartCropping", 501, "NotImplemented"),
-        ("contentModeration", 501, "NotImplemented"),
-        ("colorize", 400, "UnknownFeature"),
-        (None, 400, "UnknownFeature"),
+        ({"feature": "smartCropping", "width": 60, "height": 30}, 200, None),
+        ({"feature": "smartCropping"}, 400, "InvalidInvocation"),
+        ({"feature": "contentModeration"}, 503, "ModerationUnavailable"),  # fails closed
+        ({"feature": "colorize"}, 400, "UnknownFeature"),
+        ({"feature": None}, 400, "UnknownFeature"),
     ],
 )
-def test_direct_invocation(stack: Stack, feature: str | None, status: int, code: str) -> None:
+def test_direct_invocation(
+    stack: Stack, event: dict[str, Any], status: int, code: str | None
+) -> None:
+    stack.configure(MODERATION_BACKEND="none")
     stack.capsys.readouterr()
-    answer = lambda_handler.handler({"imageKey": "astronaut.jpg", "feature": feature}, Context())
+    answer = lambda_handler.handler({"imageKey": "astronaut.jpg", **event}, Context())
     assert answer["status"] == status
-    assert answer["code"] == code
-    assert "smartCropping" in answer["message"] or feature in answer["message"]
+    assert answer.get("code") == code
     line = json.loads(stack.capsys.readouterr().err)
     assert line["event"] == "direct"
     assert line["status"] == status
+
+
+def test_smart_cropping_invocation_stores_the_image_in_the_result_bucket(stack: Stack) -> None:
+    event = {"imageKey": "astronaut.jpg", "feature": "smartCropping", "width": 80, "height": 40}
+    answer = lambda_handler.handler(event, Context())
+    assert answer["cropBox"] == {"left": 0, "top": 128, "right": 512, "bottom": 384}
+    prefix = f"s3://{stack.results}/"
+    assert answer["resultKey"].startswith(prefix)
+    assert answer["resultKey"].removeprefix(prefix) in stack.result_keys()
+    served = stack.get(answer["url"])  # the same URL, now from the result bucket
+    assert served.status == 200 and served.log["outcome"] == "result-cache"
 
 
 def test_no_bucket_means_the_local_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

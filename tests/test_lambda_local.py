@@ -98,11 +98,11 @@ def test_invoke_local_sih_request() -> None:
 
 def test_invoke_local_direct_invocation() -> None:
     answer, _ = invoke_local("direct", "--stage", "local")
-    assert answer == {
-        "status": 501,
-        "code": "NotImplemented",
-        "message": "the smartCropping feature is not available in this version yet",
-    }
+    # No detectors on the local stage: the crop is centred, as Thumbor's smart/ without any.
+    assert answer["status"] == 200
+    assert answer["url"] == "/unsafe/300x300/smart/astronaut.jpg"
+    assert answer["cropBox"] == {"left": 0, "top": 0, "right": 512, "bottom": 512}
+    assert (answer["width"], answer["height"]) == (300, 300)
     unknown, _ = invoke_local("direct-unknown", "--stage", "local")
     assert unknown["status"] == 400
     assert unknown["code"] == "UnknownFeature"

@@ -16,21 +16,16 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from .. import features
 from ..app import App
 from ..config import Settings
-from ..errors import ImageServiceError, InvalidUrl, NotImplementedFeature, ServiceUnavailable
+from ..errors import ImageServiceError, ServiceUnavailable
 from ..messages import Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
 from ..url import parse_path
 from . import sih
 from .s3 import S3ResultStore, S3Source, fallback_image, presign_oversize
 from .secrets import signing_key
-
-FEATURES = ("smartCropping", "contentModeration")  # direct invocations; each has its own issue
-
-
-class UnknownFeature(InvalidUrl):
-    code = "UnknownFeature"
 
 
 class _AccessLineCatcher(logging.Filter):
@@ -259,19 +254,17 @@ def _image_key(path: str) -> str | None:
 
 
 def _direct(event: Mapping[str, Any]) -> dict[str, Any]:
-    feature = event.get("feature")
-    error: ImageServiceError
-    if feature in FEATURES:
-        error = NotImplementedFeature(f"the {feature} feature is not available in this version yet")
-    else:
-        known = ", ".join(FEATURES)
-        error = UnknownFeature(f"unknown feature {feature!r}; the features are: {known}")
+    """smartCropping and contentModeration (thumbor_urls.features): JSON in, JSON out."""
+    try:
+        answer = features.invoke(_service().app, event)
+    except ImageServiceError as error:  # the service could not start (the signing secret)
+        answer = error.as_dict()
     line = {
         "event": "direct",
-        "feature": feature,
+        "feature": event.get("feature"),
         "imageKey": event.get("imageKey"),
-        "status": error.status,
-        "outcome": error.code,
+        "status": answer.get("status"),
+        "outcome": answer.get("code", "processed"),
     }
     sys.stderr.write(json.dumps(line) + "\n")
-    return error.as_dict()
+    return answer
