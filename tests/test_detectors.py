@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -429,3 +430,23 @@ def test_inspector_without_detectors_leaves_smart_to_the_alignment(root, tmp_pat
     info = meta(app, "100x200/smart/astronaut.jpg")
     assert crop_box(info) == (128, 0, 384, 512)
     assert "detector" not in info
+
+
+def test_a_missing_extra_is_a_clear_setting_error(monkeypatch):
+    # As if opencv-python-headless were not installed.
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    monkeypatch.delitem(sys.modules, "thumbor_urls.detectors.opencv", raising=False)
+    with pytest.raises(SettingError, match=r"DETECTORS names 'opencv', which needs cv2"):
+        build_detectors(Settings(DETECTORS=("opencv",)))
+
+
+def test_the_face_detector_runs_in_several_threads_at_once():
+    pytest.importorskip("cv2")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from thumbor_urls.detectors.opencv import OpenCVFaceDetector
+
+    image = sample(Image.open(SAMPLES / "astronaut.jpg"), 1, 600)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: OpenCVFaceDetector().detect(image), range(8)))
+    assert all(answer == answers[0] and len(answer) == 1 for answer in answers)

@@ -153,7 +153,13 @@ def build_detectors(settings: Settings) -> tuple[Detector, ...]:
         if module_name is None:
             known = ", ".join(sorted({"opencv", "saliency", "rekognition"}))
             raise SettingError(f"DETECTORS: unknown detector {name!r}; the detectors are {known}")
-        module = importlib.import_module(f"{__name__}.{module_name}")
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+        except ImportError as error:
+            raise SettingError(
+                f"DETECTORS names {name!r}, which needs {error.name or 'a package'} "
+                "(for opencv: pip install '.[opencv]')"
+            ) from None
         chain.append(module.create(settings))
     return tuple(chain)
 

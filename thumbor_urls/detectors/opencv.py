@@ -10,8 +10,8 @@ version 5 dropped `CascadeClassifier`), which ships the cascade files under `cv2
 
 from __future__ import annotations
 
-import functools
 import os
+import threading
 from typing import Any
 
 import cv2  # type: ignore[import-not-found, unused-ignore]
@@ -27,13 +27,20 @@ MIN_NEIGHBORS = 4
 HAIR_OFFSET = 0.12
 
 
-@functools.cache
+_LOCAL = threading.local()
+
+
 def _cascade(name: str) -> Any:
-    path = name if os.path.isabs(name) else os.path.join(cv2.data.haarcascades, name)  # type: ignore[attr-defined, unused-ignore]
-    classifier = cv2.CascadeClassifier(path)
-    if classifier.empty():
-        raise ValueError(f"OpenCV could not load the cascade {path}")
-    return classifier
+    """The classifier, loaded once per thread: OpenCV does not promise that one classifier
+    may run in several threads at once (the server runs requests in a pool of threads)."""
+    loaded: dict[str, Any] = _LOCAL.__dict__.setdefault("cascades", {})
+    if name not in loaded:
+        path = name if os.path.isabs(name) else os.path.join(cv2.data.haarcascades, name)  # type: ignore[attr-defined, unused-ignore]
+        classifier = cv2.CascadeClassifier(path)
+        if classifier.empty():
+            raise ValueError(f"OpenCV could not load the cascade {path}")
+        loaded[name] = classifier
+    return loaded[name]
 
 
 def min_face_side(size: tuple[int, int]) -> int:
