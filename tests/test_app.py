@@ -441,3 +441,10 @@ def test_cmyk_jpeg_is_written_as_rgb(client, root):
     assert image.mode == "RGB"
     reference = gradient((200, 100)).resize((100, 50), Image.Resampling.LANCZOS)
     assert mean_difference(image, reference) < 3.0
+
+
+@given(st.floats(min_value=0, max_value=4e9))
+def test_http_date_matches_the_standard_library(timestamp):
+    from thumbor_urls.app import http_date
+
+    assert http_date(timestamp) == formatdate(timestamp, usegmt=True)

