@@ -80,8 +80,9 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
     fmt = options.format
     buffer = io.BytesIO()
     params: dict[str, object] = {}
-    if options.icc_profile:
-        params["icc_profile"] = options.icc_profile
+    # Always passed, None included: Pillow's encoders otherwise fall back to the frame's own
+    # profile, and strip_icc() would keep it.
+    params["icc_profile"] = options.icc_profile
     if options.exif and fmt in ("jpeg", "webp", "png", "avif"):
         params["exif"] = options.exif
     animated = len(frames) > 1 and fmt in ANIMATED_FORMATS

@@ -60,8 +60,8 @@ fail; test_thresholds_catch_errors re-measures the near misses on Thumbor's own 
 * max_bytes: sizes, not pixels (we may pick a higher quality than Thumbor's coarse steps).
 
 Where we differ on purpose or Thumbor is wrong: DIFFERENCES, each with a check of both sides.
-Where we look wrong: OUR_BUGS, `xfail(strict=True)`, with the Thumbor facts they rest on checked
-by a test that is not xfail (test_our_bug_thumbor_side).
+Bugs of ours it found: OUR_BUGS, now fixed and kept as regression tests, with the Thumbor facts
+they rest on checked separately (test_our_bug_thumbor_side).
 """
 
 from __future__ import annotations
@@ -1118,14 +1118,14 @@ def test_difference(peers: Peers, difference: Difference) -> None:
     difference.check(peers)
 
 
-# --- Our bugs: xfail(strict=True) ------------------------------------------------------------
+# --- Bugs of ours this test found, fixed since; each stays as a regression test -------------
 
 
 @dataclass(frozen=True)
 class Bug:
     name: str
-    thumbor_side: Check  # the facts about Thumbor the expectation rests on (not xfail)
-    our_side: Check  # what we should do (xfail until fixed)
+    thumbor_side: Check  # the facts about Thumbor the expectation rests on
+    our_side: Check  # what we do now (it failed before the fix)
 
 
 def _thumbor_keeps_alpha(argument: str) -> Check:
@@ -1278,6 +1278,7 @@ OUR_BUGS = [
     Bug("strip_icc-png-output", _thumbor_strip_icc_png, _our_strip_icc_png),
 ]
 
+# What each bug was, for the record.
 BUG_REASONS = {
     "round_corner-rgba-keeps-alpha-20": "round_corner(a,r,g,b) on an RGBA image paints opaque "
     "corners where the image was transparent; Thumbor replaces R, G, B and keeps the alpha",
@@ -1303,16 +1304,8 @@ def test_our_bug_thumbor_side(peers: Peers, bug: Bug) -> None:
     bug.thumbor_side(peers)
 
 
-@pytest.mark.parametrize(
-    "bug",
-    [
-        pytest.param(
-            bug, id=bug.name, marks=pytest.mark.xfail(strict=True, reason=BUG_REASONS[bug.name])
-        )
-        for bug in OUR_BUGS
-    ],
-)
-def test_our_bug(peers: Peers, bug: Bug) -> None:
+@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
+def test_our_bug_is_fixed(peers: Peers, bug: Bug) -> None:
     bug.our_side(peers)
 
 

@@ -153,18 +153,18 @@ def round_corner(
         draw.ellipse((x, y, x + 2 * corner_w - 1, y + 2 * corner_h - 1), fill=255)
     mask = mask.reduce(scale)
     if transparent:
+        # The corners fade out; their colour stays the picture's, so none of it can show.
         rgba = image.convert("RGBA")
-        alpha = ImageChops.multiply(rgba.getchannel("A"), mask)
-        background = Image.new("RGBA", image.size, (red, green, blue, 0))
-        rgba.putalpha(alpha)
-        return Image.composite(rgba, background, mask)
-    base = (
-        image
-        if image.mode in ("RGB", "RGBA")
-        else image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    )
-    fill_color = (red, green, blue, 255) if base.mode == "RGBA" else (red, green, blue)
-    return Image.composite(base, Image.new(base.mode, image.size, fill_color), mask)
+        rgba.putalpha(ImageChops.multiply(rgba.getchannel("A"), mask))
+        return rgba
+    # The colour replaces R, G and B only: what was transparent stays transparent.
+    has_alpha = "A" in image.getbands()
+    base = image.convert("RGBA" if has_alpha else "RGB")
+    rgb = base.convert("RGB")
+    painted = Image.composite(rgb, Image.new("RGB", image.size, (red, green, blue)), mask)
+    if has_alpha:
+        painted.putalpha(base.getchannel("A"))
+    return painted
 
 
 @register("proportion", Float("ratio"))

@@ -22,7 +22,11 @@ def _position(text: str) -> str:
 def _ratio(text: str) -> float | None:
     if not _RATIO.fullmatch(text):
         raise ValueError(f"expected a percentage or none, got {text!r}")
-    return None if text == "none" or int(text) == 0 else int(text) / 100
+    if text == "none" or int(text) == 0:
+        return None
+    if int(text) < 0:
+        raise ValueError(f"must not be negative, got {text}")
+    return int(text) / 100
 
 
 def _scaled_size(
@@ -166,7 +170,8 @@ def frame(image: Image.Image, ctx: FilterContext, key: str) -> Image.Image:
         (image.width + pad_left + pad_right, image.height + pad_top + pad_bottom),
         (255, 255, 255, 255),
     )
-    base.paste(image.convert("RGBA"), (pad_left, pad_top))
+    # As Thumbor: the picture is laid over the white canvas, so it is flattened with the padding.
+    base.alpha_composite(image.convert("RGBA"), (pad_left, pad_top))
 
     inner = patch.crop((1, 1, width - 1, height - 1))
     column_runs, row_runs = _nine_patch_runs(columns), _nine_patch_runs(rows)
