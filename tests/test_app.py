@@ -449,3 +449,13 @@ def test_http_date_matches_the_standard_library(seconds, fraction):
 
     # HTTP dates have whole seconds; a file's fractional mtime is cut, never rounded up.
     assert http_date(seconds + fraction) == formatdate(seconds, usegmt=True)
+
+
+def test_grayscale_first_decodes_luma_only_and_colour_filters_still_see_colour(client, root):
+    (root / "g.jpg").write_bytes(encode(gradient((800, 600)), quality=95))
+    grey = decode(client("/unsafe/200x150/filters:rotate(90):grayscale()/g.jpg").body)
+    reference = gradient((800, 600)).convert("L").resize((200, 150), Image.Resampling.LANCZOS)
+    assert grey.mode == "L"
+    assert mean_difference(grey, reference.rotate(90, expand=True)) < 2.0
+    tinted = decode(client("/unsafe/200x150/filters:rgb(60,0,0):grayscale()/g.jpg").body)
+    assert mean_difference(tinted, grey.rotate(-90, expand=True)) > 5.0

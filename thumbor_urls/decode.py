@@ -93,13 +93,13 @@ def count_frames(image: Image.Image, limit: int) -> int:
     return frames
 
 
-def draft(image: Image.Image, size: tuple[int, int]) -> float:
-    """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 to no less than `size`.
-    Returns the scale applied (1.0 when none)."""
+def draft(image: Image.Image, size: tuple[int, int], mode: str | None = None) -> float:
+    """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 to no less than `size`, and decode
+    only luma when `mode` is L. Returns the scale applied (1.0 when none)."""
     if image.format != "JPEG":
         return 1.0
     original = image.size
-    image.draft(image.mode, size)
+    image.draft(mode if mode == "L" and image.mode == "RGB" else image.mode, size)
     return image.size[0] / original[0]
 
 

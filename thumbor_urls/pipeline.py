@@ -117,15 +117,36 @@ def decode(job: Job) -> None:
     assert job.image is not None
     header = job.require_header()
     if job.geometry is not None and not header.animated:
+        wanted = header.size
         box, out = _stored_box_and_size(job)
         if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
             wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
             if job.inspector is not None:
                 wanted = _at_least(wanted, job.inspector.decode_floor(job.plan, header.size))
-            draft(job.image, wanted)
+        draft(job.image, wanted, "L" if _grey_is_enough(job) else None)
     # cover() keeps the first frame only, so the others are never decoded.
     max_frames = 1 if job.plan.output.cover else job.settings.MAX_ANIMATION_FRAMES
     job.frames, job.durations = decode_frames(job.image, max_frames)
+
+
+# Filters that commute with grayscale(): they move pixels without looking at their colour.
+_COLOUR_BLIND = frozenset({"rotate", "proportion"})
+
+
+def _grey_is_enough(job: Job) -> bool:
+    """Whether grayscale() comes before anything that needs colour: then the JPEG decoder can
+    skip the chroma planes altogether (its luma is the same ITU-R 601 grey)."""
+    inspector = job.inspector
+    if inspector is not None and (
+        inspector.wants_points(job.plan) or inspector.wants_verdict(job.plan)
+    ):
+        return False
+    for bound in job.plan.filters:
+        if bound.name == "grayscale":
+            return True
+        if bound.name not in _COLOUR_BLIND:
+            return False
+    return False
 
 
 def trim(job: Job) -> None:
