@@ -446,7 +446,9 @@ def test_the_face_detector_runs_in_several_threads_at_once():
 
     from thumbor_urls.detectors.opencv import OpenCVFaceDetector
 
-    image = sample(Image.open(SAMPLES / "astronaut.jpg"), 1, 600)
+    source = Image.open(SAMPLES / "astronaut.jpg")
+    source.load()  # the pipeline hands detectors decoded frames, never a lazily read file
+    image = sample(source, 1, 600)
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: OpenCVFaceDetector().detect(image), range(8)))
     assert all(answer == answers[0] and len(answer) == 1 for answer in answers)
