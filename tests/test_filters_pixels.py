@@ -183,6 +183,7 @@ INVALID = [
     "convolution(1;;1,3)",
     "convolution(1;2;1,3,yes)",
     "convolution(" + ";".join(["1"] * 227) + ",227,true)",  # over MAX_KERNEL_CELLS (225)
+    "convolution(" + "9" * 400 + ";1;1,3,false)",  # a cell too long for a double: infinite
     "curve([(0,0)(255,255)],[],[],[])",
     "curve([],[(0,0)],[(0,0)],[(0,0)])",  # empty: Thumbor reads uninitialised memory
     "curve([(0,0),(256,0)],[(0,0)],[(0,0)],[(0,0)])",  # Thumbor wraps 256 to 0
@@ -418,10 +419,12 @@ def test_blur_radius_stops_at_150_and_sigma_defaults_to_the_radius() -> None:
     step = Image.new("L", (400, 3), 0)
     step.paste(255, (200, 0, 400, 3))
     wide = band_bytes(run("blur(200)", step), "L")[:400]
-    # Nearly flat weights (sigma 200 over 301 taps, ~1/301 each): pixel 51 reaches pixel 201,
-    # two white taps, 1.7 -> 1; pixels up to 49 reach no white pixel at all. An unclamped
-    # 401-tap kernel would already give pixel 1 two white taps.
-    assert wide[1] == wide[49] == 0 and wide[51] >= 1
+    # Nearly flat weights (sigma 200 over 301 taps, ~1/301 each): the row pass gives pixel 51
+    # two white taps (200 and 201), 1.7 -> 1, and pixel 52 three, 2.5 -> 2; pixels up to 49
+    # reach no white pixel at all. The column pass then sums flat columns, where Thumbor's
+    # double-precision sum of these weights lands just under the level: 1 -> 0 and 2 -> 1 (as
+    # measured on Thumbor 7.8). An unclamped 401-tap kernel would give pixel 49 fifty white taps.
+    assert wide[1] == wide[49] == wide[51] == 0 and wide[52] == 1
     # blur(3) is blur(3, 3): sigma defaults to the radius.
     busy = texture()
     assert run("blur(3)", busy).tobytes() == run("blur(3,3)", busy).tobytes()
@@ -514,6 +517,93 @@ def test_convolution_rectangular_kernels_and_normalisation() -> None:
     # Negative results clamp to 0; a zero sum is not normalised.
     edges = run("convolution(-1;-1;-1;-1;8;-1;-1;-1;-1,3,true)", Image.new("L", (5, 5), 90))
     assert edges.getextrema() == (0, 0)
+
+
+def _thumbor_correlation(band: Image.Image, cells: list[float], columns: int) -> list[int]:
+    """_convolution.c, pixel by pixel in doubles (Python floats), in its own order: rows of
+    the window, then columns, coordinates clamped into the band, (int) then ADJUST_COLOR."""
+    width, height = band.size
+    pixels = list(band.tobytes())
+    rows = len(cells) // columns
+    out = []
+    for y in range(height):
+        for x in range(width):
+            total = 0.0
+            for ky in range(rows):
+                sy = min(max(y + ky - rows // 2, 0), height - 1)
+                for kx in range(columns):
+                    sx = min(max(x + kx - columns // 2, 0), width - 1)
+                    total += pixels[sy * width + sx] * cells[ky * columns + kx]
+            out.append(min(max(int(total), 0), 255))
+    return out
+
+
+def _normalised(cells: list[float]) -> list[float]:
+    total = sum(cells)
+    return [cell / total for cell in cells] if total != 0.0 else cells
+
+
+# Kernels cut into 3x3 chunks in every way: one chunk, a partial edge of chunks, 2-D grids of
+# chunks with mixed signs (which need lifting above 0), long 1-D ones, and weights too large
+# for 16 fraction bits (decoded another way).
+_KERNELS = [
+    ([1.0, 2, 1, 2, 4, 2, 1, 2, 1], 3, True),
+    ([-1.0, -1, -1, -1, 8, -1, -1, -1, -1], 3, False),
+    (
+        [1.0, *[0] * 7, 2, *[0] * 8, 3, 0, 0, 1, *[0] * 5, 4, *[0] * 7, 5],
+        7,
+        True,
+    ),
+    ([math.sin(i) * 3 - 0.5 for i in range(225)], 15, False),
+    ([math.cos(i) + 0.8 for i in range(225)], 15, True),
+    ([1.0] * 25, 25, True),
+    ([float(i % 4) for i in range(31)], 1, True),
+    ([60.0, -50, 30, -40, 7, -20, 10, -5, 9], 3, False),  # Σ|w| 231: not in 16 fraction bits
+    ([(i % 3 - 1) * (i + 1) * 9.0 for i in range(25)], 5, False),  # and in 4 chunks
+    ([1e7, -1e7, 3e6, 0, 5, 0, -3e6, 2, 1], 3, False),
+]
+
+
+@pytest.mark.parametrize(("cells", "columns", "normalize"), _KERNELS)
+def test_convolution_matches_thumbors_double_arithmetic(
+    cells: list[float], columns: int, normalize: bool
+) -> None:
+    source = texture((29, 19))
+    source.putalpha(Image.linear_gradient("L").resize((29, 19)))
+    text = ";".join(repr(c) if c != int(c) else str(int(c)) for c in cells)
+    result = run(f"convolution({text},{columns},{str(normalize).lower()})", source)
+    kernel = _normalised(cells) if normalize else cells
+    for band in "RGBA":
+        expected = _thumbor_correlation(source.getchannel(band), kernel, columns)
+        ours = band_bytes(result, band)
+        # Single precision against doubles: a sum within ~1e-5 of an integer may truncate to
+        # the other side, so some pixels may be one level off, never more. Exact integers are
+        # common where whole-number weights meet a ramp (the alpha gradient here: up to 5%),
+        # and Thumbor's doubles land on either side of them.
+        off = [abs(a - b) for a, b in zip(ours, expected, strict=True)]
+        assert max(off) <= 1 and sum(off) <= len(off) // 15, band
+
+
+@pytest.mark.parametrize(
+    ("radius", "sigma"), [(2, 2.0), (3, 3.0), (8, 2.0), (4, -10.5), (150, 150.0)]
+)
+def test_blur_of_a_flat_area_lands_where_thumbors_doubles_do(radius: int, sigma: float) -> None:
+    """Over a flat area the normalised sum is the level itself in exact arithmetic; Thumbor's
+    doubles land a hair above or below it, so (int) gives v or v - 1 depending on v and the
+    weights. Both passes see flat rows/columns, so the expectation is that table twice."""
+    weights = [math.e ** -((x * x) / float(2 * sigma * sigma)) for x in range(-radius, radius + 1)]
+    weights = [w / math.sqrt(float(2 * sigma * sigma) * math.pi) for w in weights]
+    taps = _normalised(weights)
+
+    def flat(value: int) -> int:
+        total = 0.0
+        for tap in taps:
+            total += value * tap
+        return int(total)
+
+    for value in [*range(0, 256, 5), 254, 255]:
+        result = run(f"blur({radius},{sigma})", Image.new("L", (7, 5), value))
+        assert set(band_bytes(result, "L")) == {flat(flat(value))}, value
 
 
 # --- curve -------------------------------------------------------------------------------------
