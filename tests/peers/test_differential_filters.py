@@ -52,11 +52,12 @@ EXACT = math.inf
 # Thumbor in C doubles/floats, ours in 16-bit fixed point (blur, convolution) or Pillow's
 # single-precision band maths, each truncated to bytes. Sums that land exactly on an integer
 # (flat areas under a normalised kernel) can fall on either side of it, so some pixels differ
-# by one level. Measured: 60.3 dB at worst (the 1x7 box), most cases 68-93 dB or identical; one
-# level on EVERY pixel would be 48.1 dB. 50 dB keeps 10 dB of margin and still fails the nearest wrong answers we measured on
-# these sources: blur(3) vs blur(4) 34.1/44.9 dB (astronaut/dandelions), blur(8,2) vs
-# blur(8,2.5) 36.5/47.1, a 7-tap box one pixel off 29.6/39.3, saturation(2) vs (2.2)
-# 36.7/37.3, sharpen(2,1) vs sharpen(2.5,1) 34.5/40.5, luminance_only on vs off 31.1/37.0.
+# by one level. Measured: 60.3 dB at worst (the 1x7 box), most cases 68-93 dB or identical;
+# one level on EVERY pixel would be 48.1 dB. 50 dB keeps 10 dB of margin and still fails the
+# nearest wrong answers we measured on these sources (astronaut/dandelions): blur(3) vs
+# blur(4) 34.1/44.9 dB, blur(8,2) vs blur(8,2.5) 36.5/47.1, a 7-tap box one pixel off
+# 29.6/39.3, saturation(2) vs (2.2) 36.7/37.3, sharpen(2,1) vs sharpen(2.5,1) 34.5/40.5,
+# luminance_only on vs off 31.1/37.0.
 FLOAT = 50.0
 
 
