@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import math
 import os
 import re
 import shutil
@@ -40,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageChops, ImageSequence, ImageStat
+from PIL import Image, ImageChops, ImageSequence
 
 from tests.conftest import SAMPLES, gradient
+from tests.peers.compare import json_numbers, psnr
 from tests.peers.thumbor_peer import REPO_ROOT, fetch, run_thumbor
 from thumbor_urls.config import Settings
 
@@ -91,9 +91,8 @@ LOSSLESS_PSNR = 45.0
 # measures 13..17 dB.
 GIF_PSNR = 27.0
 
-# Alpha images are composited on this fixed background before comparing, and their alpha
-# channels are compared on their own as well.
-BACKGROUND = (128, 128, 128)
+# Alpha images are composited on grey before comparing, and their alpha channels are compared
+# on their own as well (tests/peers/compare.py).
 
 
 def expected_psnr(path: str, content_type: str) -> float:
@@ -495,7 +494,9 @@ def _check_meta_upscale(ours: Answer, thumbor: Answer) -> None:
     assert mine["operations"] == [{"type": "resize", "width": 1000, "height": 750}]
     assert theirs["operations"] == []
     assert (
-        _numbers(mine["target"]) == _numbers(theirs["target"]) == {"width": 1000.0, "height": 750.0}
+        json_numbers(mine["target"])
+        == json_numbers(theirs["target"])
+        == {"width": 1000.0, "height": 750.0}
     )
 
 
@@ -597,35 +598,6 @@ def decode(data: bytes) -> Image.Image:
     return image
 
 
-def _flatten(image: Image.Image) -> Image.Image:
-    rgba = image.convert("RGBA")
-    flat = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
-    flat.alpha_composite(rgba)
-    return flat.convert("RGB")
-
-
-def _psnr_same_mode(a: Image.Image, b: Image.Image) -> float:
-    # ImageStat.sum2 is the sum of squares per band: of |a - b| here, so MSE = sum2 / pixels.
-    stat = ImageStat.Stat(ImageChops.difference(a, b))
-    mse = sum(stat.sum2) / (a.width * a.height * len(stat.sum2))
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return "A" in image.getbands() or "transparency" in image.info
-
-
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    """PSNR in dB of two images of the same size, as RGB. Images with alpha are composited on
-    BACKGROUND, and their alpha channels are compared too: the lower value counts."""
-    assert a.size == b.size, (a.size, b.size)
-    if not (_has_alpha(a) or _has_alpha(b)):
-        return _psnr_same_mode(a.convert("RGB"), b.convert("RGB"))
-    colour = _psnr_same_mode(_flatten(a), _flatten(b))
-    alpha = _psnr_same_mode(a.convert("RGBA").getchannel("A"), b.convert("RGBA").getchannel("A"))
-    return min(colour, alpha)
-
-
 def psnr_all_frames(a: Image.Image, b: Image.Image) -> float:
     """The lowest PSNR over the frames of two animations (or of two still images)."""
     frames = zip(ImageSequence.Iterator(a), ImageSequence.Iterator(b), strict=False)
@@ -665,17 +637,6 @@ class Peers:
 
     def close(self) -> None:
         self._pool.shutdown()
-
-
-def _numbers(value: object) -> object:
-    """JSON values with every number as a float: Thumbor writes 300.0 where we write 300."""
-    if isinstance(value, dict):
-        return {key: _numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_numbers(item) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
 
 
 _ANIM_TRANSPOSES = (
@@ -829,9 +790,9 @@ def test_meta(path: str, peers: Peers) -> None:
     assert mine.headers["content-type"].startswith("application/json")
     assert theirs.headers["content-type"].startswith("application/json")
     a, b = json.loads(mine.body)["thumbor"], json.loads(theirs.body)["thumbor"]
-    assert _numbers(a["operations"]) == _numbers(b["operations"])
-    assert _numbers(a["target"]) == _numbers(b["target"])
-    assert _numbers(a["focal_points"]) == _numbers(b["focal_points"])
+    assert json_numbers(a["operations"]) == json_numbers(b["operations"])
+    assert json_numbers(a["target"]) == json_numbers(b["target"])
+    assert json_numbers(a["focal_points"]) == json_numbers(b["focal_points"])
     assert a["source"]["url"] == b["source"]["url"]
     assert a["source"]["frameCount"] == b["source"]["frameCount"]
     # The source size is a deliberate difference (see DELIBERATE_DIFFERENCES): Thumbor's is

@@ -77,9 +77,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from tests.conftest import SAMPLES, gradient
+from tests.peers.compare import alpha, flatten, json_numbers, psnr, psnr_same_mode
 from tests.peers.thumbor_peer import fetch, run_thumbor
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
@@ -95,7 +96,6 @@ GIF_PSNR = 27.0  # test_differential.py: Thumbor's web palette against our adapt
 CORNER_SELF_TOLERANCE = 0.01  # of the ellipse's area, per corner
 CORNER_THUMBOR_TOLERANCE = 0.10  # of the ellipse's area, mean of the four corners
 
-GREY = (128, 128, 128)
 BLACK = (0, 0, 0, 255)
 
 SIZES = {
@@ -296,22 +296,6 @@ def source(root: Path, name: str) -> Image.Image:
         return image.copy()
 
 
-def _flatten(image: Image.Image, background: tuple[int, int, int] = GREY) -> Image.Image:
-    flat = Image.new("RGBA", image.size, (*background, 255))
-    flat.alpha_composite(image.convert("RGBA"))
-    return flat.convert("RGB")
-
-
-def _psnr_same_mode(a: Image.Image, b: Image.Image) -> float:
-    stat = ImageStat.Stat(ImageChops.difference(a, b))
-    mse = sum(stat.sum2) / (a.width * a.height * len(stat.sum2))
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
-
-
-def _alpha(image: Image.Image) -> Image.Image:
-    return image.convert("RGBA").getchannel("A")
-
-
 def pixels(image: Image.Image) -> list[tuple[int, ...]]:
     """Every pixel as a tuple of band values, row by row."""
     return [tuple(pixel) for pixel in image.get_flattened_data()]  # type: ignore[arg-type]
@@ -322,35 +306,16 @@ def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, tuple) else (int(value),)  # type: ignore[arg-type]
 
 
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    """PSNR in dB: composited on grey, and the alpha channels on their own; the lower counts.
-    Pillow only."""
-    assert a.size == b.size, (a.size, b.size)
-    colour = _psnr_same_mode(_flatten(a), _flatten(b))
-    return min(colour, _psnr_same_mode(_alpha(a), _alpha(b)))
-
-
 def max_diff(a: Image.Image, b: Image.Image) -> int:
     """The largest difference in levels, composited on grey or in alpha."""
-    colour = ImageChops.difference(_flatten(a), _flatten(b)).getextrema()
-    alpha = ImageChops.difference(_alpha(a), _alpha(b)).getextrema()
-    highs = [high for _, high in colour] + [alpha[1]]  # type: ignore[misc]
+    colour = ImageChops.difference(flatten(a), flatten(b)).getextrema()
+    alphas = ImageChops.difference(alpha(a), alpha(b)).getextrema()
+    highs = [high for _, high in colour] + [alphas[1]]  # type: ignore[misc]
     return int(max(highs))
 
 
 def composite_ok(a: Image.Image, b: Image.Image) -> bool:
     return psnr(a, b) >= COMPOSITE_PSNR and max_diff(a, b) <= COMPOSITE_MAX_DIFF
-
-
-def _numbers(value: object) -> object:
-    """JSON values with every number as a float: Thumbor writes 300.0 where we write 300."""
-    if isinstance(value, dict):
-        return {key: _numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_numbers(item) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
 
 
 def png_url(filters: str, name: str, size: str | None = None) -> str:
@@ -572,7 +537,7 @@ def test_round_corner_matches_thumbor(thumbor: str, app: App, root: Path, case: 
         their_areas = _transparent_areas(their, original, a, b)
         # (4) The image corners are fully transparent on both sides.
         for x, y in ((0, 0), (mine.width - 1, 0), (0, mine.height - 1)):
-            assert pixel(_alpha(mine), (x, y)) == pixel(_alpha(their), (x, y)) == (0,)
+            assert pixel(alpha(mine), (x, y)) == pixel(alpha(their), (x, y)) == (0,)
     else:
         mine_areas = _painted_areas(mine, original, case.colour, a, b)
         their_areas = _painted_areas(their, original, case.colour, a, b)
@@ -703,13 +668,13 @@ FOCAL_CASES = [
 
 
 def assert_same_meta(mine: dict[str, Any], their: dict[str, Any], origin: str = "") -> None:
-    assert _numbers(mine["operations"]) == _numbers(their["operations"])
-    assert _numbers(mine["target"]) == _numbers(their["target"])
-    points = _numbers(mine["focal_points"])
+    assert json_numbers(mine["operations"]) == json_numbers(their["operations"])
+    assert json_numbers(mine["target"]) == json_numbers(their["target"])
+    points = json_numbers(mine["focal_points"])
     if origin:  # extract_focal against Thumbor's focal(): only the origin's name differs
         assert isinstance(points, list)
         points = [{**p, "origin": origin} if p["origin"] != "alignment" else p for p in points]
-    assert points == _numbers(their["focal_points"])
+    assert points == json_numbers(their["focal_points"])
     assert mine["source"]["url"] == their["source"]["url"]
 
 
@@ -879,11 +844,11 @@ def _placed_at(canvas: Image.Image, image: Image.Image) -> tuple[int, int] | Non
     for top in range(canvas.height - image.height + 1):
         for left in range(canvas.width - image.width + 1):
             box = (left, top, left + image.width, top + image.height)
-            if _psnr_same_mode(canvas.crop(box), image) < math.inf:
+            if psnr_same_mode(canvas.crop(box), image) < math.inf:
                 continue
             expected = Image.new("RGBA", canvas.size, (255, 255, 255, 255))
             expected.paste(image, box[:2])
-            if _psnr_same_mode(canvas, expected) == math.inf:
+            if psnr_same_mode(canvas, expected) == math.inf:
                 return left, top
     return None
 
@@ -1006,19 +971,19 @@ def _check_inverted_focal(peers: Peers) -> None:
     # ignore the box and crop at the alignment.
     meta = "/unsafe/meta/100x100/filters:focal(250x10:200x60)/astronaut.png"
     their = theirs(peers.thumbor, meta).json()
-    assert _numbers(their["focal_points"][0]["width"]) == -50.0
-    assert _numbers(their["focal_points"][0]["z"]) == -2500.0
+    assert json_numbers(their["focal_points"][0]["width"]) == -50.0
+    assert json_numbers(their["focal_points"][0]["z"]) == -2500.0
     mine = ours(peers.app, meta).json()
     assert [p["origin"] for p in mine["focal_points"]] == ["alignment"]
 
 
 def _check_opaque_overlay_mode(peers: Peers) -> None:
-    # Thumbor's paste() calls enable_alpha(): an RGB source comes back as an RGBA PNG, every
+    # Thumbor's paste() calls enablealpha(): an RGB source comes back as an RGBA PNG, every
     # pixel opaque. We keep RGB: the same pixels in a smaller file.
     for filters in ("watermark(wm.png,10,20,0)", "background_color(blue)"):
         path = png_url(filters, "astronaut.png")
         their, mine = theirs(peers.thumbor, path), ours(peers.app, path)
-        assert their.image().mode == "RGBA" and _alpha(their.image()).getextrema() == (255, 255)
+        assert their.image().mode == "RGBA" and alpha(their.image()).getextrema() == (255, 255)
         assert mine.image().mode == "RGB"
         assert len(mine.body) < len(their.body)
 
@@ -1128,23 +1093,23 @@ class Bug:
     our_side: Check  # what we do now (it failed before the fix)
 
 
-def _thumbor_keeps_alpha(argument: str) -> Check:
+def _thumbor_keepsalpha(argument: str) -> Check:
     def check(peers: Peers) -> None:
         path = png_url(f"round_corner({argument})", "cutout.png")
         their = theirs(peers.thumbor, path).image()
         original = source(peers.root, "cutout.png")
-        assert _psnr_same_mode(_alpha(their), _alpha(original)) == math.inf
+        assert psnr_same_mode(alpha(their), alpha(original)) == math.inf
         assert pixel(their, (0, 0))[:3] == tuple(int(v) for v in argument.split(",")[1:4])
 
     return check
 
 
-def _ours_keeps_alpha(argument: str) -> Check:
+def _ours_keepsalpha(argument: str) -> Check:
     def check(peers: Peers) -> None:
         path = png_url(f"round_corner({argument})", "cutout.png")
         mine = ours(peers.app, path).image()
         original = source(peers.root, "cutout.png")
-        value = _psnr_same_mode(_alpha(mine), _alpha(original))
+        value = psnr_same_mode(alpha(mine), alpha(original))
         print(f"alpha PSNR {value:.2f} dB (inf expected)")
         assert value == math.inf
 
@@ -1180,7 +1145,7 @@ def _transparent_colours_over_grey(get: Callable[[str], Answer]) -> float:
         get(png_url(f"round_corner(40,{colour},1)", "astronaut.png")).image()
         for colour in ("255,255,255", "0,0,0")
     )
-    return _psnr_same_mode(_flatten(white), _flatten(black))
+    return psnr_same_mode(flatten(white), flatten(black))
 
 
 def _thumbor_colour_invisible(peers: Peers) -> None:
@@ -1197,9 +1162,9 @@ def _thumbor_frame_flattens(peers: Peers) -> None:
     # Thumbor's handle_padding composites the image onto an opaque white canvas (that part of
     # its frame() works): the transparent cutout comes back opaque, flattened onto white.
     their = theirs(peers.thumbor, png_url("frame(frame-a.png)", "cutout.png")).image()
-    assert _alpha(their).getextrema() == (255, 255)
+    assert alpha(their).getextrema() == (255, 255)
     original = source(peers.root, "cutout.png")
-    flat = _flatten(original, (255, 255, 255))
+    flat = flatten(original, (255, 255, 255))
     assert composite_ok(their.crop((0, 0, *original.size)), flat)
 
 
@@ -1207,7 +1172,7 @@ def _our_frame_flattens(peers: Peers) -> None:
     for patch in ("frame-a.png", "frame-b.png"):
         mine = ours(peers.app, png_url(f"frame({patch})", "cutout.png")).image()
         original = source(peers.root, "cutout.png")
-        flat = _flatten(original, (255, 255, 255))
+        flat = flatten(original, (255, 255, 255))
         expected = nine_patch_reference(flat, source(peers.root, patch))
         print(f"PSNR {psnr(mine, expected):.2f} dB against the flattened reference  {patch}")
         assert composite_ok(mine, expected)
@@ -1255,13 +1220,13 @@ def _our_strip_icc_png(peers: Peers) -> None:
 OUR_BUGS = [
     Bug(
         "round_corner-rgba-keeps-alpha-20",
-        _thumbor_keeps_alpha("20,255,0,0"),
-        _ours_keeps_alpha("20,255,0,0"),
+        _thumbor_keepsalpha("20,255,0,0"),
+        _ours_keepsalpha("20,255,0,0"),
     ),
     Bug(
         "round_corner-rgba-keeps-alpha-30|15",
-        _thumbor_keeps_alpha("30|15,0,128,0"),
-        _ours_keeps_alpha("30|15,0,128,0"),
+        _thumbor_keepsalpha("30|15,0,128,0"),
+        _ours_keepsalpha("30|15,0,128,0"),
     ),
     Bug(
         "round_corner-transparent-alpha-squared",
