@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .errors import ImageTooLarge, UnsupportedImageFormat
+from .jpeg_scans import without_unused_scans
 
 # Our own limit (MAX_SOURCE_PIXELS) is checked from the header; Pillow's bomb check would
 # otherwise refuse or warn about large but legitimate photos first.
@@ -51,7 +52,10 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
         raise UnsupportedImageFormat(f"the image header cannot be read: {error}") from None
     orientation = 1
     try:
-        value = image.getexif().get(ORIENTATION_TAG, 1)
+        # Image's own getexif reads what the header holds; PNG's would decode every pixel
+        # (before the size limit is checked) to look for an eXIf chunk after them, which
+        # Thumbor does not look for either.
+        value = Image.Image.getexif(image).get(ORIENTATION_TAG, 1)
         orientation = value if isinstance(value, int) and 1 <= value <= 8 else 1
     except Exception:
         orientation = 1
@@ -93,14 +97,27 @@ def count_frames(image: Image.Image, limit: int) -> int:
     return frames
 
 
-def draft(image: Image.Image, size: tuple[int, int], mode: str | None = None) -> float:
+def draft(
+    image: Image.Image, data: bytes, size: tuple[int, int], mode: str | None = None
+) -> Image.Image:
     """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 to no less than `size`, and decode
-    only luma when `mode` is L. Returns the scale applied (1.0 when none)."""
+    only luma when `mode` is L. Returns the image to decode: `image`, or for a progressive JPEG
+    a lighter copy of it without the scans this decode would not read (same pixels)."""
     if image.format != "JPEG":
-        return 1.0
-    original = image.size
-    image.draft(mode if mode == "L" and image.mode == "RGB" else image.mode, size)
-    return image.size[0] / original[0]
+        return image
+    original_width = image.width
+    drafted = image.draft(mode if mode == "L" and image.mode == "RGB" else image.mode, size)
+    if drafted is None or not image.info.get("progressive"):
+        return image
+    scale = round(original_width / drafted[1][2])
+    lighter = without_unused_scans(data, scale, luma_only=image.mode == "L")
+    if lighter is None:
+        return image
+    copy = Image.open(io.BytesIO(lighter))
+    copy.draft(image.mode, size)
+    if copy.size != image.size or copy.mode != image.mode:
+        return image
+    return copy
 
 
 def decode_frames(image: Image.Image, max_frames: int) -> tuple[list[Image.Image], list[int]]:

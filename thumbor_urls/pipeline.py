@@ -123,7 +123,7 @@ def decode(job: Job) -> None:
             wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
             if job.inspector is not None:
                 wanted = _at_least(wanted, job.inspector.decode_floor(job.plan, header.size))
-        draft(job.image, wanted, "L" if _grey_is_enough(job) else None)
+        job.image = draft(job.image, job.data, wanted, "L" if _grey_is_enough(job) else None)
     # cover() keeps the first frame only, so the others are never decoded.
     max_frames = 1 if job.plan.output.cover else job.settings.MAX_ANIMATION_FRAMES
     job.frames, job.durations = decode_frames(job.image, max_frames)
