@@ -16,6 +16,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
 
 from tests.conftest import decode, encode, frame_count, gradient
 from tests.test_geometry import THUMBOR_SIZES
+from thumbor_urls.decode import open_image
 from thumbor_urls.signing import sign_thumbor_path
 
 
@@ -137,6 +138,20 @@ def test_source_pixel_limit_is_checked_before_decoding(make_client):
     response = make_client(MAX_SOURCE_PIXELS=1000)("/unsafe/10x10/astronaut.jpg")
     assert response.status == 413
     assert "MAX_SOURCE_PIXELS" in json.loads(response.body)["message"]
+
+
+@pytest.mark.parametrize("orientation", [None, 6])
+def test_png_header_is_read_without_decoding_pixels(orientation):
+    # Pillow's PNG getexif() decodes every pixel when it has no eXIf chunk before them; the
+    # header must not, or the pixel limit would be checked only after a bomb was decoded.
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    Image.new("RGB", (40, 20)).save(buffer, "PNG", exif=exif)
+    image, header = open_image(buffer.getvalue())
+    assert image.tile, "no pixels decoded yet"
+    assert (header.size, header.orientation) == ((40, 20), orientation or 1)
 
 
 @pytest.mark.parametrize(
