@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageCms, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageFile, ImageOps, ImageStat
 
 from tests.conftest import decode, encode, frame_count, gradient
 from tests.test_geometry import THUMBOR_SIZES
@@ -150,7 +150,7 @@ def test_png_header_is_read_without_decoding_pixels(orientation):
         exif[0x0112] = orientation
     Image.new("RGB", (40, 20)).save(buffer, "PNG", exif=exif)
     image, header = open_image(buffer.getvalue())
-    assert image.tile, "no pixels decoded yet"
+    assert isinstance(image, ImageFile.ImageFile) and image.tile, "no pixels decoded yet"
     assert (header.size, header.orientation) == ((40, 20), orientation or 1)
 
 
