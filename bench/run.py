@@ -54,6 +54,23 @@ LABELS = {"ours": "ours", "sharp": "sharp", "thumbor": "Thumbor", "pillow": "pla
 # --- workers ------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def one_cpu() -> Iterator[None]:
+    """Every process started inside runs on one CPU core (they inherit this process's
+    affinity): single-threaded for real, also for encoders that start threads of their own
+    (Pillow's AVIF encoder uses one per core it may run on), and no engine gains from the
+    core the driver leaves idle. Cold start runs outside, on every core, as it would in use."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(cores)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
 class Worker:
     """One engine in its own process, spoken to in JSON lines (see bench/worker.py)."""
 
@@ -535,8 +552,8 @@ def report(
         "",
         f"{platform.node() and 'Machine'}: {platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.platform(terse=True)}; {', '.join(f'{k} {v}' for k, v in versions.items())}.",
-        f"Median (interquartile range) in ms of {runs} interleaved runs per engine, one thread, "
-        "bytes in memory to bytes in memory. Ratios are of medians (ours/sharp: lower is "
+        f"Median (interquartile range) in ms of {runs} interleaved runs per engine, all on one "
+        "CPU core, bytes in memory to bytes in memory. Ratios are of medians (ours/sharp: lower is "
         "better; Thumbor/ours: higher is better). PSNR in dB against full decode + LANCZOS, "
         "lossless. Peak RSS in MB of a fresh process running that job alone.",
         "",
@@ -765,7 +782,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         outputs.mkdir()
         print(f"timing {len(jobs)} jobs x {engines}, {args.runs} runs each", file=log)
         versions = {"Python": platform.python_version()}
-        versions.update(time_jobs(rows, engines, jobs_file, args.runs, outputs, log))
+        with one_cpu():
+            versions.update(time_jobs(rows, engines, jobs_file, args.runs, outputs, log))
         measure_psnr(rows, outputs)
         idle: dict[str, int] = {}
         if not args.no_rss:
@@ -774,7 +792,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_http:
             servers: list[str] = [e for e in ("ours", "thumbor") if e in engines]
             print(f"HTTP: {servers}", file=log)
-            measure_http(rows, servers, args.runs, log)
+            with one_cpu():
+                measure_http(rows, servers, args.runs, log)
         cold: dict[str, float] = {}
         package = None
         if not args.no_extras:

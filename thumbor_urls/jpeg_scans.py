@@ -15,7 +15,7 @@ the decoder then draws the same pixels as from the whole file, in half the time 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _SOI, _EOI = 0xD8, 0xD9
 _SOF_PROGRESSIVE_HUFFMAN = 0xC2
@@ -30,15 +30,13 @@ _RUN_SYMBOLS = bytes(range(0x00, 0xF0, 0x10))
 _TABLE_SLOT = 0
 
 
-@dataclass(frozen=True)
-class _Segment:
+class _Segment(NamedTuple):
     marker: int
     start: int
     end: int  # for a scan, the end of its entropy-coded data
 
 
-@dataclass(frozen=True)
-class _Component:
+class _Component(NamedTuple):
     ident: int
     h: int
     v: int
