@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,43 @@ NO_VALUE = object()
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
 
+# The bytecode that scripts/lambda-bytecode.js adds is for Lambda's Python 3.12.
+MAGIC_312 = b"\xcb\x0d\r\n"
+PYC_SUFFIX = ".cpython-312.pyc"
+
+
+@cache
+def python312() -> str | None:
+    """The absolute path of a working python3.12, as the plugin looks for it (then through pyenv's
+    shims with 3.12.1 next to 3.11.7, as on the build machine), or None."""
+    named = os.environ.get("PYTHON_FOR_LAMBDA_BYTECODE") or "python3.12"
+    for extra in ({}, {"PYENV_VERSION": "3.11.7:3.12.1"}):
+        try:
+            done = subprocess.run(
+                [named, "-c", "import sys; print(sys.implementation.cache_tag, sys.executable)"],
+                env={**os.environ, **extra}, capture_output=True, text=True, timeout=60,
+                check=False,
+            )  # fmt: skip
+        except OSError:
+            return None
+        tag, _, executable = done.stdout.strip().partition(" ")
+        if done.returncode == 0 and tag == "cpython-312":
+            return executable
+    return None
+
+
+needs_python312 = pytest.mark.skipif(
+    python312() is None,
+    reason="no working python3.12 (PYTHON_FOR_LAMBDA_BYTECODE): the package has no bytecode",
+)
+
+
 def sls_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     # No AWS account at all: packaging must not need one.
     env.update(AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="", AWS_EC2_METADATA_DISABLED="true")
     env["PYTHON_FOR_LAMBDA_WHEELS"] = sys.executable  # 3.11 or 3.12: pip fetches 3.12 wheels
+    env["PYTHON_FOR_LAMBDA_BYTECODE"] = python312() or ""  # none: the plugin warns, no .pyc
     env["SLS_TELEMETRY_DISABLED"] = "1"
     return env
 
@@ -63,6 +96,7 @@ def sls_env() -> dict[str, str]:
 class Packaged:
     folder: Path
     params: dict[str, str]
+    output: str = ""  # what `sls package` printed
 
     @cached_property
     def template(self) -> dict[str, Any]:
@@ -163,8 +197,8 @@ def package(folder: Path, params: dict[str, str]) -> Packaged:
     project.mkdir()
     for name in PROJECT_FILES:
         shutil.copy(ROOT / name, project / name)
-    for name in ("resources", "events"):
-        shutil.copytree(ROOT / name, project / name)
+    for name in ("resources", "events", "scripts"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(
         ROOT / "thumbor_urls",
         project / "thumbor_urls",
@@ -178,7 +212,7 @@ def package(folder: Path, params: dict[str, str]) -> Packaged:
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    return Packaged(project / ".serverless", params)
+    return Packaged(project / ".serverless", params, done.stdout + done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -225,10 +259,88 @@ def test_zip_holds_the_function_and_pillow_only(default: Packaged) -> None:
         ):
             assert unwanted not in tops, unwanted
         assert "thumbor_urls/server.py" not in names
-        assert not [name for name in names if "__pycache__" in name]
+        # No bytecode but the 3.12 pycs of the package's own .py files (none from the tree's
+        # __pycache__, which holds the build machine's 3.11 ones).
+        modules = {pyc_name(name) for name in names if name.endswith(".py")}
+        assert {n for n in names if "__pycache__" in n or n.endswith(".pyc")} <= modules
         imaging = [name for name in names if name.startswith("PIL/_imaging.cpython-312-")]
         assert imaging == ["PIL/_imaging.cpython-312-aarch64-linux-gnu.so"]
         assert elf_machine(zipped.read(imaging[0])) == 0xB7  # AArch64
+
+
+def pyc_name(source: str) -> str:
+    """thumbor_urls/app.py -> thumbor_urls/__pycache__/app.cpython-312.pyc"""
+    folder, _, name = source.rpartition("/")
+    return f"{folder}/__pycache__/{name[:-3]}{PYC_SUFFIX}".lstrip("/")
+
+
+def test_a_missing_python312_is_one_warning(default: Packaged) -> None:
+    warnings = [line for line in default.output.splitlines() if "No .pyc in the package" in line]
+    assert len(warnings) == (0 if python312() else 1), default.output
+
+
+@needs_python312
+@pytest.mark.parametrize("which", ["default", "full"])
+def test_every_module_has_unchecked_hash_bytecode_for_312(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    packaged: Packaged = request.getfixturevalue(which)
+    with zipfile.ZipFile(packaged.folder / "thumbor-urls.zip") as zipped:
+        names = zipped.namelist()
+        sources = [n for n in names if n.endswith(".py")]
+        assert len(sources) > 100  # ours and Pillow's
+        assert {"handler.py", "thumbor_urls/app.py", "PIL/Image.py"} <= set(sources)
+        pycs = {n for n in names if n.endswith(".pyc")}
+        assert pycs == {pyc_name(n) for n in sources}
+        assert len(names) == len(set(names))
+        headers = {source: zipped.read(pyc_name(source))[:16] for source in sources}
+    for source, header in headers.items():
+        assert header[:4] == MAGIC_312, source
+        # PEP 552 flags: hash-based (bit 0), check_source clear (bit 1): used unchecked
+        assert int.from_bytes(header[4:8], "little") == 0b01, source
+    # The source hash is keyed by the magic number: 3.12 computes its own.
+    hashes = (
+        "import importlib.util, json, sys, zipfile\n"
+        "with zipfile.ZipFile(sys.argv[1]) as z:\n"
+        "    print(json.dumps({n: importlib.util.source_hash(z.read(n)).hex()\n"
+        "                      for n in z.namelist() if n.endswith('.py')}))"
+    )
+    done = subprocess.run(
+        [str(python312()), "-c", hashes, str(packaged.folder / "thumbor-urls.zip")],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert {s: h[8:16].hex() for s, h in headers.items()} == json.loads(done.stdout)
+
+
+@needs_python312
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="imports the x86_64 package's Pillow")
+def test_python312_loads_the_bytecode_not_the_sources(full: Packaged, tmp_path: Path) -> None:
+    """Every .py of the unpacked x86_64 package made unparsable: the imports still work, so Python
+    3.12 ran the unchecked pycs without compiling (or even reading) a source."""
+    with zipfile.ZipFile(full.folder / "thumbor-urls.zip") as zipped:
+        zipped.extractall(tmp_path)
+    for source in tmp_path.rglob("*.py"):
+        source.write_text("this is not Python (\n")
+    # handler.py itself needs boto3, which is the runtime's, not the package's.
+    code = (
+        "import sys, thumbor_urls.app, PIL.Image\n"
+        "PIL.Image.preinit()\n"
+        "print(sys.modules['thumbor_urls.app'].__cached__)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONNOUSERSITE": "1"}
+    command = [str(python312()), "-B", "-c", code]  # in tmp_path: -c puts the cwd on sys.path
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path / pyc_name("thumbor_urls/app.py"))
+    # The control: without its pyc, the unparsable source is what Python reads, and fails.
+    (tmp_path / pyc_name("thumbor_urls/app.py")).unlink()
+    failed = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert failed.returncode != 0
+    assert "SyntaxError" in failed.stderr
 
 
 def test_x86_64_by_parameter(full: Packaged) -> None:
