@@ -113,11 +113,12 @@ def draft(
     lighter = without_unused_scans(data, scale, luma_only=image.mode == "L")
     if lighter is None:
         return image
-    copy = Image.open(io.BytesIO(lighter))
-    copy.draft(image.mode, size)
-    if copy.size != image.size or copy.mode != image.mode:
+    try:
+        copy = Image.open(io.BytesIO(lighter))
+        copy.draft(image.mode, size)
+    except (OSError, ValueError, SyntaxError):
         return image
-    return copy
+    return copy if (copy.size, copy.mode) == (image.size, image.mode) else image
 
 
 def decode_frames(image: Image.Image, max_frames: int) -> tuple[list[Image.Image], list[int]]:
