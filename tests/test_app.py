@@ -154,6 +154,37 @@ def test_png_header_is_read_without_decoding_pixels(orientation):
     assert (header.size, header.orientation) == ((40, 20), orientation or 1)
 
 
+@pytest.mark.parametrize("progressive", [False, True])
+def test_jpeg_decoder_gets_the_whole_file_in_one_call(monkeypatch, progressive):
+    buffer = io.BytesIO()
+    noise = Image.effect_noise((640, 480), 80).convert("RGB")
+    noise.save(buffer, "JPEG", quality=95, progressive=progressive)
+    data = buffer.getvalue()
+    assert len(data) > 3 * ImageFile.MAXBLOCK  # Pillow's default would feed it 4 blocks
+    calls: list[int] = []
+    make_decoder = Image._getdecoder
+
+    def counting(*args, **kwargs):
+        decoder = make_decoder(*args, **kwargs)
+
+        class Counted:
+            def __getattr__(self, name):
+                return getattr(decoder, name)
+
+            def decode(self, chunk):
+                calls.append(len(chunk))
+                return decoder.decode(chunk)
+
+        return Counted()
+
+    monkeypatch.setattr(Image, "_getdecoder", counting)
+    image, _ = open_image(data)
+    image.load()
+    assert len(calls) == 1, calls
+    monkeypatch.undo()
+    assert image.tobytes() == Image.open(io.BytesIO(data)).tobytes()
+
+
 @pytest.mark.parametrize(
     "path",
     ["/unsafe/20000x10/astronaut.jpg", "/unsafe/full-fit-in/9000x9000/astronaut.jpg"],

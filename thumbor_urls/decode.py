@@ -6,7 +6,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
 
 from .errors import ImageTooLarge, UnsupportedImageFormat
 from .jpeg_scans import without_unused_scans
@@ -50,6 +50,7 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
         raise UnsupportedImageFormat("the file is not an image this service can read") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise UnsupportedImageFormat(f"the image header cannot be read: {error}") from None
+    _read_whole(image, data)
     orientation = 1
     try:
         # Image's own getexif reads what the header holds; PNG's would decode every pixel
@@ -70,6 +71,14 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
         exif=image.info.get("exif"),
     )
     return image, header
+
+
+def _read_whole(image: Image.Image, data: bytes) -> None:
+    """Hand the JPEG decoder the whole file in one call. Fed Pillow's default 64 KB blocks,
+    libjpeg stops at the end of each and starts the unfinished MCU over with the next: 2-4 %
+    of a decode (measured on the bench's 16 MP photos)."""
+    if isinstance(image, ImageFile.ImageFile) and image.format == "JPEG":
+        image.decodermaxblock = max(image.decodermaxblock, len(data))
 
 
 def count_frames(image: Image.Image, limit: int) -> int:
@@ -115,6 +124,7 @@ def draft(
         return image
     try:
         copy = Image.open(io.BytesIO(lighter))
+        _read_whole(copy, lighter)
         copy.draft(image.mode, size)
     except (OSError, ValueError, SyntaxError):
         return image
