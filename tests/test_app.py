@@ -16,6 +16,7 @@ from PIL import Image, ImageChops, ImageCms, ImageFile, ImageOps, ImageStat
 
 from tests.conftest import decode, encode, frame_count, gradient
 from tests.test_geometry import THUMBOR_SIZES
+from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.decode import open_image
 from thumbor_urls.signing import sign_thumbor_path
 
@@ -382,6 +383,20 @@ def test_auto_avif_for_stills_webp_for_animations(make_client):
     assert still.headers["Content-Type"] == "image/avif"
     assert decode(still.body).size == (100, 100)
     assert get("/unsafe/100x100/pan.gif", accept=accept).headers["Content-Type"] == "image/webp"
+
+
+def test_avif_speed_reaches_the_encoder(make_client):
+    url = "/unsafe/120x80/filters:format(avif)/astronaut.jpg"
+    default = make_client()(url).body
+    # None keeps Pillow's default speed, 6, as Thumbor's AVIF_SPEED does.
+    assert make_client(AVIF_SPEED=6)(url).body == default
+    fastest = make_client(AVIF_SPEED=10)(url).body
+    assert fastest != default and decode(fastest).size == (120, 80)
+    assert Settings(AVIF_SPEED=10).output_fingerprint() != Settings().output_fingerprint()
+    assert Settings.from_env({"AVIF_SPEED": "0"}).AVIF_SPEED == 0
+    assert Settings.from_env({"AVIF_SPEED": ""}).AVIF_SPEED is None
+    with pytest.raises(SettingError, match="AVIF_SPEED must be between 0 and 10"):
+        Settings.from_env({"AVIF_SPEED": "11"})
 
 
 def test_format_and_quality_filters(client):

@@ -110,6 +110,8 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
             params["disposal"] = 2
         frames[0].save(buffer, "GIF", **params)
     elif fmt == "avif":
+        if settings.AVIF_SPEED is not None:
+            params["speed"] = settings.AVIF_SPEED
         frames[0].save(buffer, "AVIF", quality=options.quality, **params)
     else:  # heic / heif, through the optional pillow-heif plugin
         from pillow_heif import register_heif_opener  # type: ignore[import-not-found]  # noqa: PLC0415
