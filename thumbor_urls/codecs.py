@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -66,8 +66,7 @@ def depends_on_accept(
     return len(formats) > 1
 
 
-@dataclass(frozen=True)
-class EncodeOptions:
+class EncodeOptions(NamedTuple):
     format: str
     quality: int
     icc_profile: bytes | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
 
@@ -20,8 +20,7 @@ ORIENTATION_TAG = 0x0112
 NATIVE_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     format: str  # Pillow's format name: JPEG, PNG, GIF, WEBP, AVIF, ...
     size: tuple[int, int]  # as stored, before orientation
     mode: str

@@ -9,8 +9,7 @@ same URL must give the same output size as Thumbor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Dimension = int | Literal["orig"]
 Size = tuple[int, int]
@@ -18,8 +17,7 @@ Size = tuple[int, int]
 ALIGNMENT = {"left": 0.0, "center": 0.5, "right": 1.0, "top": 0.0, "middle": 0.5, "bottom": 1.0}
 
 
-@dataclass(frozen=True)
-class Box:
+class Box(NamedTuple):
     left: int
     top: int
     right: int
@@ -40,8 +38,7 @@ class Box:
         return (self.left, self.top, self.right, self.bottom)
 
 
-@dataclass(frozen=True)
-class FocalPoint:
+class FocalPoint(NamedTuple):
     x: int
     y: int
     width: int = 1
@@ -74,8 +71,7 @@ class FocalPoint:
         }
 
 
-@dataclass(frozen=True)
-class GeometryRequest:
+class GeometryRequest(NamedTuple):
     """The geometric part of a Thumbor URL plus the filters that change geometry."""
 
     width: Dimension = 0
@@ -93,27 +89,23 @@ class GeometryRequest:
     no_upscale: bool = False
 
 
-@dataclass(frozen=True)
-class Crop:
+class Crop(NamedTuple):
     box: Box
 
 
-@dataclass(frozen=True)
-class Resize:
+class Resize(NamedTuple):
     width: int
     height: int
 
 
-@dataclass(frozen=True)
-class Flip:
+class Flip(NamedTuple):
     horizontal: bool
 
 
 Operation = Crop | Resize | Flip
 
 
-@dataclass(frozen=True)
-class Geometry:
+class Geometry(NamedTuple):
     """What to do to a working image of `source` size, in order, and what comes out."""
 
     source: Size
@@ -227,7 +219,7 @@ def points_in_crop(points: tuple[FocalPoint, ...], crop: Box | None) -> tuple[Fo
     if crop is None:
         return points
     return tuple(
-        replace(p, x=p.x - crop.left, y=p.y - crop.top)
+        p._replace(x=p.x - crop.left, y=p.y - crop.top)
         for p in points
         if crop.left <= p.x <= crop.right and crop.top <= p.y <= crop.bottom
     )

@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from PIL import Image, ImageFilter
 
@@ -40,8 +39,7 @@ class ModerationError(Exception):
     """The backend could not give a verdict (down, throttled, timed out, not configured)."""
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(NamedTuple):
     name: str
     parent: str
     confidence: float
@@ -54,8 +52,7 @@ class Label:
         return cls(str(value["name"]), str(value.get("parent", "")), float(value["confidence"]))
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     min_confidence: float = 75.0
     labels: tuple[str, ...] = ()  # empty: every label counts
     blur: float = 5.0  # radius in % of the output's longer side
@@ -69,8 +66,7 @@ class Policy:
         return label.name.lower() in wanted or label.parent.lower() in wanted
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     labels: tuple[Label, ...]
     policy: Policy
     backend: str

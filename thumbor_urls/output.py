@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PIL import Image
 
 from . import codecs
@@ -87,7 +85,7 @@ def _fit_in_bytes(job: Job, options: codecs.EncodeOptions, limit: int) -> bytes:
 
 
 def _with_quality(options: codecs.EncodeOptions, quality: int) -> codecs.EncodeOptions:
-    return replace(options, quality=quality)
+    return options._replace(quality=quality)
 
 
 def _exif_without_orientation(job: Job) -> bytes | None:

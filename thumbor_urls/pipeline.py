@@ -91,7 +91,7 @@ Step = Callable[[Job], None]
 def read_header(job: Job) -> None:
     job.image, header = open_image(job.data)
     frames = count_frames(job.image, job.settings.MAX_ANIMATION_FRAMES)
-    job.header = Header(**{**header.__dict__, "frames": frames})
+    job.header = header._replace(frames=frames)
     job.orientation = header.orientation if job.settings.RESPECT_ORIENTATION else 1
     job.working_size = job.loaded_size = oriented_size(header.size, job.orientation)
 

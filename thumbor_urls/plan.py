@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .filters.registry import BoundFilter, IgnoredFilter
 from .geometry import FocalPoint, GeometryRequest
 
 
-@dataclass(frozen=True)
-class Trim:
+class Trim(NamedTuple):
     # Which corner's colour is the border colour, and how far (per channel) a pixel may be
     # from it and still count as border.
     corner: Literal["top-left", "bottom-right"] = "top-left"
     tolerance: int = 0
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """Encoder options set by the URL's pre-load filters."""
 
     quality: int | None = None
@@ -31,28 +28,25 @@ class Output:
     cover: bool = False  # cover(): an animation's first frame only
 
 
-@dataclass(frozen=True)
-class SmartCrop:
+class SmartCrop(NamedTuple):
     """smart_crop(): crop to one detected face, with padding, before the resize."""
 
     face_index: int = 0
     padding: int = 0  # pixels of the working image on every side
 
 
-@dataclass(frozen=True)
-class Moderation:
+class Moderation(NamedTuple):
     """moderate(): this request must be moderated; None fields take the settings' values."""
 
     min_confidence: float | None = None
     labels: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     path: str  # everything after `unsafe/` or the signature: what the signature covers
     image: str  # the image's key in the source, percent-decoded
-    geometry: GeometryRequest = field(default_factory=GeometryRequest)
-    output: Output = field(default_factory=Output)
+    geometry: GeometryRequest = GeometryRequest()
+    output: Output = Output()
     focal_points: tuple[FocalPoint, ...] = ()
     filters: tuple[BoundFilter, ...] = ()  # post-transform, in URL order
     ignored_filters: tuple[IgnoredFilter, ...] = ()
@@ -64,7 +58,7 @@ class Plan:
     debug: bool = False
 
     def with_geometry(self, **changes: object) -> Plan:
-        return replace(self, geometry=replace(self.geometry, **changes))  # type: ignore[arg-type]
+        return self._replace(geometry=self.geometry._replace(**changes))  # type: ignore[arg-type]
 
     def with_output(self, **changes: object) -> Plan:
-        return replace(self, output=replace(self.output, **changes))  # type: ignore[arg-type]
+        return self._replace(output=self.output._replace(**changes))  # type: ignore[arg-type]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .errors import NoSuchKey
 
 
-@dataclass(frozen=True)
-class Original:
+class Original(NamedTuple):
     data: bytes
     last_modified: float | None = None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
 from typing import Any, cast
 
 from .errors import ImageServiceError, InvalidUrl
@@ -155,4 +154,4 @@ def _apply_filters(plan: Plan, calls: list[FilterCall], strict: bool, registry: 
             plan = bound.spec.apply(plan, *bound.args)
         else:
             post.append(bound)
-    return replace(plan, filters=tuple(post), ignored_filters=tuple(ignored))
+    return plan._replace(filters=tuple(post), ignored_filters=tuple(ignored))

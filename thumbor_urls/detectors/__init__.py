@@ -15,8 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from PIL import Image
 
@@ -30,8 +29,7 @@ FACE = "face"
 SALIENCY = "saliency"
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     """A rectangle a detector found, in the pixels of the image it looked at."""
 
     left: float
@@ -44,8 +42,7 @@ class Region:
     confidence: float | None = None
 
     def scaled(self, sx: float, sy: float) -> Region:
-        return replace(
-            self,
+        return self._replace(
             left=self.left * sx,
             top=self.top * sy,
             width=self.width * sx,
@@ -105,8 +102,7 @@ class DetectorError(Exception):
     """A detector could not run (service down, throttled, timed out): the next one is tried."""
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
     regions: tuple[Region, ...]
     detector: str | None  # the detector that found them; None when none did
     failed: tuple[str, ...] = ()  # detectors that raised (logged): the answer may be incomplete

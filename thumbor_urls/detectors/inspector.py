@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -104,7 +103,7 @@ class Inspector:
         image = make_sample()
         found = run_chain(self.detectors, image)
         sx, sy = working_size[0] / image.width, working_size[1] / image.height
-        detection = replace(found, regions=tuple(r.scaled(sx, sy) for r in found.regions))
+        detection = found._replace(regions=tuple(r.scaled(sx, sy) for r in found.regions))
         # A failed detector may work next time: its fall-back answer is not kept.
         if not detection.failed:
             self.store.put_data(key, _detection_data(detection, modified, working_size))
@@ -122,7 +121,7 @@ class Inspector:
             return plan.with_geometry(crop=box)
         if plan.smart and detection.regions:
             points = tuple(region.focal_point() for region in detection.regions)
-            return replace(plan, focal_points=(*plan.focal_points, *points))
+            return plan._replace(focal_points=(*plan.focal_points, *points))
         return plan
 
     # --- moderation --------------------------------------------------------------------------

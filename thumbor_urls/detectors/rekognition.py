@@ -9,7 +9,6 @@ detector.
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from typing import Any
 
 from PIL import Image
@@ -84,7 +83,7 @@ class RekognitionFaceDetector:
             if region.width >= 1 and region.height >= 1:
                 confidence = face.get("Confidence")
                 confidence = None if confidence is None else float(confidence)
-                regions.append(replace(region, confidence=confidence))
+                regions.append(region._replace(confidence=confidence))
         return regions
 
 

@@ -17,8 +17,7 @@ import random
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from PIL import Image, ImageChops, ImageFilter
 
@@ -89,8 +88,7 @@ _FLOAT_RANGE = 1 << 29  # the fallback's scale keeps every sum well inside int32
 _HUGE = 2.0**1000  # caps sums of weights, which can overflow to infinity when cells are huge
 
 
-@dataclass(frozen=True)
-class _Chunk:
+class _Chunk(NamedTuple):
     dx: int  # where the chunk's centre cell sits relative to the kernel's centre
     dy: int
     cells: tuple[tuple[float, ...], ...]  # 3 rows of 3 weights, top row first
@@ -118,8 +116,7 @@ def _chunks(kernel: Kernel) -> list[_Chunk]:
     return chunks
 
 
-@dataclass(frozen=True)
-class _Encoding:
+class _Encoding(NamedTuple):
     shift: int  # weights are scaled by 2^shift
     offsets: tuple[float, ...]  # each chunk's Kernel offset: its lift, maybe `near` and a carry
     zero: int  # what a sum of exactly 0 adds up to
@@ -341,11 +338,12 @@ def _parse_matrix(text: str) -> tuple[float, ...]:
     return cells
 
 
-@dataclass(frozen=True)
 class _ConvolutionSpec(FilterSpec):
     """The matrix and its column count are only valid together, which the per-parameter
     parsers cannot see; this checks them at parse time so a bad kernel is skipped like any bad
     argument (Thumbor's C returns NULL without an exception: a 500)."""
+
+    __slots__ = ()
 
     def bind(self, raw_args: Sequence[str]) -> tuple[Any, ...]:
         cells, columns, normalize = super().bind(raw_args)

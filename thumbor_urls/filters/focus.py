@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..geometry import FocalPoint
@@ -24,7 +23,7 @@ def focal(plan: Plan, box: str) -> Plan:
     if right <= left or bottom <= top:
         return plan
     point = FocalPoint.from_square(left, top, right - left, bottom - top, origin="Explicit")
-    return replace(plan, focal_points=(*plan.focal_points, point))
+    return plan._replace(focal_points=(*plan.focal_points, point))
 
 
 # A leading `http(s)://host/` or `host:port/` in front of an embedded Thumbor URL.
@@ -51,6 +50,6 @@ def extract_focal(plan: Plan) -> Plan:
             point = FocalPoint.from_square(
                 crop.left, crop.top, crop.width, crop.height, origin="Original Extraction"
             )
-            return replace(plan, image=inner.image, focal_points=(*plan.focal_points, point))
+            return plan._replace(image=inner.image, focal_points=(*plan.focal_points, point))
         image = inner.image
     return plan

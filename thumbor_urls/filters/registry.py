@@ -10,8 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
@@ -34,8 +33,7 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One typed parameter. `parse` turns the URL text into a value or raises ValueError."""
 
     name: str
@@ -121,8 +119,7 @@ def Choice(name: str, choices: Sequence[str], default: Any = REQUIRED) -> Param:
     return Param(name, "|".join(choices), parse, default)
 
 
-@dataclass(frozen=True)
-class FilterSpec:
+class FilterSpec(NamedTuple):
     name: str
     params: tuple[Param, ...]
     phase: Phase
@@ -162,8 +159,7 @@ class FilterSpec:
         return f"{self.name}({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
-class BoundFilter:
+class BoundFilter(NamedTuple):
     spec: FilterSpec
     args: tuple[Any, ...]
 
@@ -172,8 +168,7 @@ class BoundFilter:
         return self.spec.name
 
 
-@dataclass(frozen=True)
-class IgnoredFilter:
+class IgnoredFilter(NamedTuple):
     """A filter Thumbor would silently skip; we skip it too but say why in `meta/`."""
 
     text: str
@@ -183,9 +178,9 @@ class IgnoredFilter:
         return {"filter": self.text, "reason": self.reason}
 
 
-@dataclass
 class Registry:
-    specs: dict[str, FilterSpec] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.specs: dict[str, FilterSpec] = {}
 
     def register(
         self, name: str, *params: Param, phase: Phase = Phase.POST_TRANSFORM
@@ -210,8 +205,7 @@ REGISTRY = Registry()
 register = REGISTRY.register
 
 
-@dataclass(frozen=True)
-class FilterContext:
+class FilterContext(NamedTuple):
     """What a post-transform filter may know besides the frame it changes."""
 
     # The box that fill() and friends draw into: the requested size after fit-in adjustments.

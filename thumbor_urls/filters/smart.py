@@ -7,7 +7,6 @@ covers them); the pipeline's detect and moderate steps do the work once pixels e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidFilterArgument
@@ -29,7 +28,7 @@ def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
     Serverless Image Handler's smartCrop; the resize then applies to that crop."""
     from ..plan import SmartCrop  # noqa: PLC0415 - plan imports the filter registry
 
-    return replace(plan, smart_crop=SmartCrop(face_index, padding))
+    return plan._replace(smart_crop=SmartCrop(face_index, padding))
 
 
 @register(
@@ -44,7 +43,7 @@ def moderate(plan: Plan, min_confidence: float | None, labels: str) -> Plan:
     from ..plan import Moderation  # noqa: PLC0415 - plan imports the filter registry
 
     names = tuple(name.strip() for name in labels.split("|") if name.strip())
-    return replace(plan, moderation=Moderation(min_confidence, names))
+    return plan._replace(moderation=Moderation(min_confidence, names))
 
 
 def face_box(faces: Sequence[Region], size: tuple[int, int], face_index: int, padding: int) -> Box:
