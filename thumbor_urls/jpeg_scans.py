@@ -54,6 +54,8 @@ def without_unused_scans(data: bytes, scale_denom: int, luma_only: bool) -> byte
 
 
 def _rewrite(data: bytes, scale_denom: int, luma_only: bool) -> bytes | None:
+    if scale_denom != 8 and not luma_only:
+        return None  # every scan is read (see _unused_ac): spare the walk over the file
     segments = _segments(data)
     frame = next((s for s in segments if s.marker == _SOF_PROGRESSIVE_HUFFMAN), None)
     if frame is None:
