@@ -74,7 +74,7 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
 
 def _read_whole(image: Image.Image, data: bytes) -> None:
     """Hand the JPEG decoder the whole file in one call. Fed Pillow's default 64 KB blocks,
-    libjpeg stops at the end of each and starts the unfinished MCU over with the next: 2-4 %
+    libjpeg stops at the end of each and starts the unfinished MCU over with the next: 1-4 %
     of a decode (measured on the bench's 16 MP photos)."""
     if isinstance(image, ImageFile.ImageFile) and image.format == "JPEG":
         image.decodermaxblock = max(image.decodermaxblock, len(data))
