@@ -5,17 +5,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import time
+import zlib
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageCms, ImageFile, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageOps, ImageStat
 
-from tests.conftest import decode, encode, frame_count, gradient
+from tests.conftest import SAMPLES, decode, encode, frame_count, gradient
 from tests.test_geometry import THUMBOR_SIZES
+from thumbor_urls.codecs import png_strategy
 from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.decode import open_image
 from thumbor_urls.signing import sign_thumbor_path
@@ -397,6 +400,51 @@ def test_avif_speed_reaches_the_encoder(make_client):
     assert Settings.from_env({"AVIF_SPEED": ""}).AVIF_SPEED is None
     with pytest.raises(SettingError, match="AVIF_SPEED must be between 0 and 10"):
         Settings.from_env({"AVIF_SPEED": "11"})
+
+
+def _drawn_graphic() -> Image.Image:
+    """Text on stripes and a checkerboard: what LZ77's long matches are for."""
+    image = Image.new("RGB", (480, 320), "white")
+    draw = ImageDraw.Draw(image)
+    for top in range(0, 320, 20):
+        draw.rectangle((0, top, 480, top + 9), fill=(235, 235, 240))
+        draw.text((8, top), f"Lorem ipsum dolor sit amet, line {top}", fill="black")
+    for x in range(320, 480, 8):
+        for y in range(0, 320, 8):
+            if (x + y) // 8 % 2:
+                draw.rectangle((x, y, x + 7, y + 7), fill=(200, 30, 30))
+    return image
+
+
+def test_png_strategy_is_rle_for_photos_only():
+    photo = Image.open(SAMPLES / "astronaut.png")
+    graphic = _drawn_graphic()
+    assert png_strategy(photo, 4) == zlib.Z_RLE
+    assert png_strategy(graphic, 4) is None
+    assert png_strategy(photo, 0) is None  # stored: nothing to choose
+    # What the sample predicts holds for the whole image.
+    for image, chosen in ((photo, zlib.Z_RLE), (graphic, None)):
+        other = None if chosen else zlib.Z_RLE
+        assert len(encode(image, "PNG", compress_level=4, **_strategy(chosen))) <= 1.03 * len(
+            encode(image, "PNG", compress_level=4, **_strategy(other))
+        )
+
+
+def _strategy(strategy: int | None) -> dict[str, int]:
+    return {} if strategy is None else {"compress_type": strategy}
+
+
+def test_png_output_is_lossless_whatever_the_strategy(make_client, root):
+    _drawn_graphic().save(root / "graphic.png")
+    shutil.copy(SAMPLES / "astronaut.png", root / "photo.png")
+    get = make_client()
+    for name in ("photo.png", "graphic.png"):
+        response = get(f"/unsafe/{name}")
+        assert response.headers["Content-Type"] == "image/png"
+        with Image.open(root / name) as original:
+            assert (
+                decode(response.body).convert("RGB").tobytes() == original.convert("RGB").tobytes()
+            )
 
 
 def test_format_and_quality_filters(client):

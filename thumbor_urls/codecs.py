@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from typing import NamedTuple
 
 from PIL import Image
@@ -99,7 +100,10 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
             params["optimize"] = True
         frames[0].save(buffer, "JPEG", **params)
     elif fmt == "png":
-        frames[0].save(buffer, "PNG", compress_level=settings.PNG_COMPRESSION_LEVEL, **params)
+        level = settings.PNG_COMPRESSION_LEVEL
+        if png_strategy(frames[0], level) == zlib.Z_RLE:
+            params["compress_type"] = zlib.Z_RLE
+        frames[0].save(buffer, "PNG", compress_level=level, **params)
     elif fmt == "webp":
         if options.quality >= 100:
             params["lossless"] = True
@@ -118,6 +122,44 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
         register_heif_opener()
         frames[0].save(buffer, "HEIF", quality=options.quality, **params)
     return buffer.getvalue()
+
+
+# png_strategy() tries both zlib strategies on this many rows from three places in the image.
+_SAMPLE_ROWS = 4
+_SAMPLE_WIDTH = 512
+
+
+def png_strategy(image: Image.Image, level: int) -> int | None:
+    """zlib.Z_RLE when it suits `image`, else None (Pillow's default strategy). With PNG's
+    filters, run-length matching encodes photographic content in about half the time and 0-2 %
+    smaller, but it gives up the long LZ77 matches that graphics (text, flat shapes, patterns)
+    live on: 1.3 to 60 times larger there (measured on the samples, the corpus and drawn test
+    graphics). So four rows at a quarter, half and three quarters of the height (at most 512
+    pixels of them, from the middle) are compressed both ways, and RLE is chosen if it costs at
+    most 3 % more there."""
+    if level == 0:
+        return None
+    width = min(image.width, _SAMPLE_WIDTH)
+    left = (image.width - width) // 2
+    if image.height < 3 * _SAMPLE_ROWS * 2:
+        sample = image
+    else:
+        sample = Image.new(image.mode, (width, 3 * _SAMPLE_ROWS))
+        if image.mode == "P":
+            sample.putpalette(image.getpalette() or [])
+        for index, fraction in enumerate((0.25, 0.5, 0.75)):
+            top = int(image.height * fraction)
+            band = image.crop((left, top, left + width, top + _SAMPLE_ROWS))
+            sample.paste(band, (0, index * _SAMPLE_ROWS))
+    rle = _png_size(sample, level, zlib.Z_RLE)
+    return zlib.Z_RLE if rle <= 1.03 * _png_size(sample, level, None) else None
+
+
+def _png_size(image: Image.Image, level: int, strategy: int | None) -> int:
+    buffer = io.BytesIO()
+    extra = {} if strategy is None else {"compress_type": strategy}
+    image.save(buffer, "PNG", compress_level=level, **extra)
+    return buffer.tell()
 
 
 def _mode_for(image: Image.Image, fmt: str) -> Image.Image:
