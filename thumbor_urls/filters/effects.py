@@ -23,6 +23,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from ..errors import InvalidFilterArgument
 from .color import (
+    IDENTITY,
     POSITIVE_NONZERO_NUMBER,
     POSITIVE_NUMBER,
     band_math,
@@ -189,14 +190,25 @@ def _chunk_filter(chunk: _Chunk, scale: float, offset: float) -> ImageFilter.Ker
 
 
 def _strip(image: Image.Image, pad: int) -> Image.Image:
-    """Every band of `image`, edge-padded by `pad`, side by side in one mode I image: a Kernel
+    """Every band of `image`, edge-padded by `pad`, side by side in one mode L image: a Kernel
     pass then does all bands at once, and the padding keeps each band's reads inside it."""
     padded = _pad_edges(image, pad, pad)
     bands = padded.split()
     strip = Image.new("L", (padded.width * len(bands), padded.height))
     for index, band in enumerate(bands):
         strip.paste(band, (index * padded.width, 0))
-    return strip.convert("I")
+    return strip
+
+
+def _unstrip(strip: Image.Image, mode: str, size: tuple[int, int], pad: int) -> Image.Image:
+    """The bands of a padded strip (as _strip lays them out) merged back into one image."""
+    width, height = size
+    stride = width + 2 * pad
+    bands = [
+        strip.crop((i * stride + pad, pad, i * stride + pad + width, pad + height))
+        for i in range(len(mode))
+    ]
+    return Image.merge(mode, bands)
 
 
 def _sum_chunks(
@@ -206,7 +218,7 @@ def _sum_chunks(
     padding), and the distance from one band to the next."""
     # Chunk centres must stay off the strip's 1-pixel border, which Kernel leaves unfiltered.
     pad = 1 + max(max(abs(chunk.dx), abs(chunk.dy)) for chunk in chunks)
-    strip = _strip(image, pad)
+    strip = _strip(image, pad).convert("I")
     span = strip.width - 2 * pad
     total: Image.Image | None = None
     for chunk, offset in zip(chunks, encoding.offsets, strict=True):
@@ -218,13 +230,18 @@ def _sum_chunks(
     return total, image.width + 2 * pad
 
 
+def _quads(total: Image.Image) -> Image.Image:
+    """The int32 sums as RGBA, R the least significant byte (B, byte 2, is the integer part in
+    16 fraction bits); frombuffer shares the bytes instead of copying them again."""
+    order = "RGBA" if sys.byteorder == "little" else "ABGR"
+    return Image.frombuffer("RGBA", total.size, total.tobytes(), "raw", order, 0, 1)
+
+
 def _decode_bytes(total: Image.Image, encoding: _Encoding, flat: list[int] | None) -> Image.Image:
     """Read the int32 sums as four bytes: byte 2 is the truncated level, byte 3 tells sums under
     0 or over 255 apart from the rest, and bytes 0-1 under 2 x near flag sums within near/65536
     of an integer (`near` was added to every sum)."""
-    order = "RGBA" if sys.byteorder == "little" else "ABGR"  # R = least significant byte
-    # frombuffer shares the bytes instead of copying them again.
-    quads = Image.frombuffer("RGBA", total.size, total.tobytes(), "raw", order, 0, 1)
+    quads = _quads(total)
     level = quads.getchannel("B")
     if flat is not None:
         on_integer = ImageChops.darker(
@@ -314,7 +331,52 @@ def blur(image: Image.Image, ctx: FilterContext, radius: int, sigma: float) -> I
     """Gaussian blur with a (2r+1)-tap kernel, r <= 150; sigma defaults to the radius."""
     taps = gaussian_taps(min(radius, MAX_BLUR_RADIUS), sigma or float(radius))
     # Separable, like Thumbor: a row pass then a column pass, each truncated to bytes.
-    return _convolve_frame(image, ([taps], [[tap] for tap in taps]))
+    return _separable_blur(normalise(image), taps)
+
+
+# blur is the commonest of these filters, and the slowest step of a request that has it, so it
+# has a path of its own: the same fixed-point sums as correlate(), with less work around them.
+# - One strip for both passes. The row pass runs over the padding rows too, which repeat the
+#   edge rows, so its output is already the edge-padded input of the column pass.
+# - The flat-area table goes into the strip instead of being looked up while decoding: level v
+#   is stored as v x 65536 + near where Thumbor keeps v on a flat area and v x 65536 - near
+#   where it gives v - 1. Gaussian taps are >= 0 and add up to 1, so a flat area sums to
+#   exactly that and truncates to Thumbor's answer, every sum stays in 0 .. 2^24, and decoding
+#   is taking byte 2. Elsewhere the +-near/65536 moves a sum only where it lies that close to
+#   an integer, the case the table is for. Measured against Thumbor's C on an 800x450 photo,
+#   five kernels: fewer differing bytes than correlate() on all five (blur(6,2): 360 against
+#   508 of 1.08 M), and every flat level right for radii 1 to 150.
+
+
+def _separable_blur(image: Image.Image, taps: Sequence[float]) -> Image.Image:
+    across, down = _chunks([taps]), _chunks([[tap] for tap in taps])
+    near = 2 + math.ceil(1.5 * math.sqrt(len(across)))  # as in _in_bytes
+    flat = _flat_levels((tuple(taps),)) or IDENTITY
+    stored = [v * (1 << _FRACTION_BITS) + (near if flat[v] == v else -near) for v in range(256)]
+    # +1: the chunks' outermost cells may be non-zero, so they read one row past the kernel's
+    # reach, and the Kernel pass leaves the strip's outermost rows and columns unfiltered.
+    pad = 2 + max(abs(chunk.dx) for chunk in across)
+    strip = _strip(image, pad)
+    for chunks, vertical in ((across, False), (down, True)):
+        total = _shifted_sum(strip.point(stored, "I"), chunks, vertical)
+        strip = _quads(total).getchannel("B")
+    return _unstrip(strip, image.mode, image.size, pad)
+
+
+def _shifted_sum(strip: Image.Image, chunks: Sequence[_Chunk], vertical: bool) -> Image.Image:
+    """The chunks' Kernel passes over the strip, each shifted by its offset and added up; the
+    pixels a shift brings in from outside are only ever padding."""
+    width, height = strip.size
+    total: Image.Image | None = None
+    for chunk in chunks:
+        term = strip.filter(_chunk_filter(chunk, 1.0, 0.0))
+        if vertical and chunk.dy:
+            term = term.crop((0, chunk.dy, width, chunk.dy + height))
+        elif not vertical and chunk.dx:
+            term = term.crop((chunk.dx, 0, chunk.dx + width, height))
+        total = term if total is None else band_math(lambda a: a["s"] + a["t"], s=total, t=term)
+    assert total is not None
+    return total
 
 
 # --- convolution -------------------------------------------------------------------------------
