@@ -21,6 +21,7 @@ from typing import Any
 import PIL
 
 from bench.engines import Engines
+from thumbor_urls.allocator import keep_freed_memory
 
 
 def _rss_kb() -> int:
@@ -37,6 +38,8 @@ def main(argv: list[str]) -> int:
     jobs: dict[str, dict[str, Any]] = {
         job["id"]: job for job in json.loads(Path(jobs_path).read_text())
     }
+    if engine_name == "ours":
+        keep_freed_memory()  # as the server and the Lambda handler do at start
     engines = Engines()
     run = {"ours": engines.ours, "pillow": engines.pillow}[engine_name]
     versions = {"Pillow": PIL.__version__} if engine_name == "ours" else {}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import signing
+from . import allocator, signing
 from .app import App
 from .config import SettingError, Settings
 from .messages import Request
@@ -32,6 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.FILE_LOADER_ROOT_PATH.is_dir():
         print(f"no such folder: {settings.FILE_LOADER_ROOT_PATH}", file=sys.stderr)
         return 2
+    allocator.keep_freed_memory()
     # waitress handles Ctrl-C itself and returns; a second one during shutdown lands here.
     with contextlib.suppress(KeyboardInterrupt):
         serve(App(settings), args.host, args.port, args.threads)
@@ -40,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    allocator.keep_freed_memory()
     app = App(_settings(args))
     # A path typed or pasted as in a URL: decode it once, as an HTTP server would.
     path = unquote(args.path if args.path.startswith("/") else f"/{args.path}")
