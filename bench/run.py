@@ -333,22 +333,29 @@ def time_jobs(
     return versions
 
 
-def measure_rss(rows: list[Row], engines: list[str], jobs_file: Path, runs: int) -> dict[str, int]:
-    """Peak RSS of a fresh process per engine and job (a few runs of that job only), and of
-    each engine idle (imports done, no job yet) for comparison."""
+def measure_rss(
+    rows: list[Row], engines: list[str], jobs_file: Path, runs: int, processes: int = 3
+) -> dict[str, int]:
+    """Peak RSS per engine and job: the median over a few fresh processes, each running that
+    job only, a few times (one process is not enough: sharp's peak on the same job has come out
+    113 MB in one run and 159 MB in five others). Also each engine idle (imports done, no job
+    yet), the lowest seen, for comparison."""
     idle: dict[str, int] = {}
     for row in rows:
         for engine in engines:
             if engine in row.na:
                 continue
-            worker = Worker(engine, jobs_file)
-            try:
-                idle[engine] = min(idle.get(engine, worker.idle_rss_kb), worker.idle_rss_kb)
-                for _ in range(runs):
-                    worker.run(row.job.id)
-                row.rss_kb[engine] = int(worker.ask({"op": "rss"})["rss_kb"])
-            finally:
-                worker.close()
+            peaks = []
+            for _ in range(processes):
+                worker = Worker(engine, jobs_file)
+                try:
+                    idle[engine] = min(idle.get(engine, worker.idle_rss_kb), worker.idle_rss_kb)
+                    for _ in range(runs):
+                        worker.run(row.job.id)
+                    peaks.append(int(worker.ask({"op": "rss"})["rss_kb"]))
+                finally:
+                    worker.close()
+            row.rss_kb[engine] = int(statistics.median(peaks))
     return idle
 
 
@@ -498,9 +505,11 @@ def _get(connection: http.client.HTTPConnection, url: str) -> int:
 COLD_OURS = """
 import sys
 from pathlib import Path
+from thumbor_urls.allocator import keep_freed_memory
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request
+keep_freed_memory()
 settings = Settings.from_env({}).replace(
     FILE_LOADER_ROOT_PATH=Path(sys.argv[1]), RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None)
 response = App(settings).handle(Request("GET", sys.argv[2]))
@@ -633,7 +642,7 @@ def report(
         f"Median (interquartile range) in ms of {runs} interleaved runs per engine, all on one "
         "CPU core, bytes in memory to bytes in memory (ours/sharp: lower is better; "
         "Thumbor/ours: higher is better). PSNR in dB against full decode + LANCZOS, lossless. "
-        "Peak RSS in MB of a fresh process running that job alone.",
+        "Peak RSS in MB: median of 3 fresh processes, each running that job alone.",
         "Ratios are medians of per-round ratios (runs are interleaved, so each round pairs the "
         "engines under the same machine load), with a 95% bootstrap interval.",
         "",

@@ -209,3 +209,39 @@ def test_time_jobs_appends_one_sample_per_round_and_stops_an_engine_at_its_error
     ratio = row.ratio("thumbor", "ours")
     assert ratio is not None and ratio.pairs == 3
     assert "3 runs, then error: Boom" in run._ms(row.timings["thumbor"])
+
+
+class RssWorker:
+    """A fresh process per instance; the n-th process started peaks at PEAKS[n] KB."""
+
+    PEAKS: ClassVar[list[int]] = [159_000, 113_000, 160_000]
+    started: ClassVar[list[int]] = []
+
+    def __init__(self, engine: str, jobs_file: Path) -> None:
+        self.peak = RssWorker.PEAKS[len(RssWorker.started) % len(RssWorker.PEAKS)]
+        RssWorker.started.append(self.peak)
+        self.idle_rss_kb = 20_000 + len(RssWorker.started)
+        self.runs = 0
+
+    def run(self, job_id: str, out: Path | None = None) -> dict[str, Any]:
+        self.runs += 1
+        return {"ms": 1.0, "bytes": 10}
+
+    def ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert message == {"op": "rss"} and self.runs == 2
+        return {"rss_kb": self.peak}
+
+    def close(self) -> None:
+        pass
+
+
+def test_peak_rss_is_the_median_of_fresh_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "Worker", RssWorker)
+    monkeypatch.setattr(RssWorker, "started", [])
+    row = run.Row(jobs.Job(jobs.KINDS[0], jobs.Input("x", Path("x.jpg"))))
+    idle = run.measure_rss([row], ["sharp"], tmp_path, 2)
+    assert RssWorker.started == [159_000, 113_000, 160_000]  # three processes, not one
+    assert row.rss_kb["sharp"] == 159_000  # not the outlier, whichever process had it
+    assert idle == {"sharp": 20_001}
