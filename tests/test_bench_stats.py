@@ -245,3 +245,26 @@ def test_peak_rss_is_the_median_of_fresh_processes(
     assert RssWorker.started == [159_000, 113_000, 160_000]  # three processes, not one
     assert row.rss_kb["sharp"] == 159_000  # not the outlier, whichever process had it
     assert idle == {"sharp": 20_001}
+
+
+@pytest.mark.parametrize(
+    ("node", "verdict"),
+    [
+        ([200.0] * 9, ": met)"),  # ours 0.6-0.9 of Node's in every round
+        ([100.0] * 9, ": NOT met)"),
+        (
+            [120.0, 200.0, 160.0, 110.0, 220.0, 150.0, 130.0, 210.0, 140.0],
+            ": NOT met: no measurable difference)",
+        ),
+    ],
+)
+def test_cold_start_is_judged_on_per_round_ratios(node: list[float], verdict: str) -> None:
+    ours = [120.0, 150.0, 180.0, 130.0, 170.0, 140.0, 160.0, 125.0, 175.0]
+    cold = {run.COLD_OURS_FIRST: ours, run.COLD_NODE_FIRST: node, "python (start only)": [40.0]}
+    lines = run.summary([], ["ours", "sharp"], {}, cold, None)
+    start = next(line for line in lines if line.startswith("- cold start"))
+    assert "(median of 1 interleaved rounds)" in start  # the fewest rounds of any command
+    assert f"{run.COLD_OURS_FIRST} 150 ms" in start
+    target = lines[lines.index(start) + 1]
+    assert target.startswith("  (first thumbnail, ours/Node + sharp per round: ")
+    assert target.endswith("target below Node + sharp" + verdict)
