@@ -907,7 +907,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_extras:
             print("cold start and Lambda zip", file=log)
             photo = next(i.path for i in inputs["photo"] if "baseline" in i.label)
-            cold = measure_cold(photo, "sharp" in engines, 9)
+            cold = measure_cold(photo, "sharp" in engines, 15)
             package = lambda_zip_size()
         text = report(rows, engines, missing, args.runs, idle, cold, package, versions)
         print(text)
