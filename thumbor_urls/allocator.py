@@ -9,6 +9,12 @@ that makes and drops images of a few MB gets fresh pages for each, and the kerne
 took ~8,000 page faults and a fifth of the request's time in a fresh process. Setting glibc's
 own ceilings at start skips that warm-up. The peak does not change (the same buffers exist at
 the same time); between requests up to 64 MB of freed memory may stay resident.
+
+Every thread of the server would also get an arena of its own, each to warm up and to keep its
+freed memory apart: one arena for all (what sharp's documentation advises for libvips, where it
+asks for 2) is the same warm heap whichever thread takes the request. Measured on the server, 4
+clients x 8 blur requests at once: the same time (1.6-2.0 s against 1.8-1.9 s), peak RSS
+150-162 MB against 173 MB, and no request faulting its pages in again on a fresh thread.
 """
 
 from __future__ import annotations
@@ -17,11 +23,17 @@ import os
 
 _M_TRIM_THRESHOLD = -1  # mallopt parameters, from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 MMAP_THRESHOLD = 32 << 20  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD  # what glibc sets with it when it raises the threshold
 
 # Set by an operator, these win: glibc reads them at start, and mallopt would override them.
-_OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
+_OPERATOR_SETTINGS = (
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_ARENA_MAX",
+)
 
 
 def keep_freed_memory() -> bool:
@@ -38,6 +50,8 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     # mallopt returns 1 on success; musl's is a stub returning 0.
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    return (
+        bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+        and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        and bool(mallopt(_M_ARENA_MAX, 1))
     )
