@@ -2,7 +2,7 @@
 `thumbor_urls.aws.lambda_handler`. Imported during Lambda's init phase, so the first request does
 not pay for it: the core, boto3 and Pillow's common codecs (JPEG, PNG, GIF; the rarer ones load
 on first use: `Image.init()` would cost ~240 ms more for formats few requests need). It also
-sets glibc's allocator thresholds for image-sized buffers (thumbor_urls/allocator.py)."""
+sets glibc's allocator up for image-sized buffers (thumbor_urls/allocator.py)."""
 
 from PIL import Image
 
