@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops, ImageFilter, _imaging
 
 from ..errors import InvalidFilterArgument
 from .color import (
@@ -200,34 +200,57 @@ def _strip(image: Image.Image, pad: int) -> Image.Image:
     return strip
 
 
-def _unstrip(strip: Image.Image, mode: str, size: tuple[int, int], pad: int) -> Image.Image:
-    """The bands of a padded strip (as _strip lays them out) merged back into one image."""
+def _unstrip(
+    strip: Image.Image, mode: str, size: tuple[int, int], pad: int, lag: int
+) -> Image.Image:
+    """The bands of a padded strip (as _strip lays them out) merged back into one image, where
+    the strip's pixel i holds the padded pixel i + lag (counting pixels row by row)."""
     width, height = size
     stride = width + 2 * pad
+    up, left = divmod(lag, strip.width)
     bands = [
-        strip.crop((i * stride + pad, pad, i * stride + pad + width, pad + height))
+        strip.crop(
+            (i * stride + pad - left, pad - up, i * stride + pad - left + width, pad - up + height)
+        )
         for i in range(len(mode))
     ]
     return Image.merge(mode, bands)
 
 
-def _sum_chunks(
-    image: Image.Image, chunks: Sequence[_Chunk], encoding: _Encoding
+def _int32_view(data: bytes, width: int, rows: int, start: int) -> Image.Image:
+    """`rows` rows of `width` int32 pixels read from `data` from pixel `start` on, as a mode I
+    image that shares the bytes: what Image.frombuffer does for the modes it maps (it copies
+    mode I, which costs as much as the crop this saves)."""
+    view = Image.new("I", (0, 0))._new(
+        _imaging.map_buffer(data, (width, rows), "raw", 4 * start, ("I", 0, 1))
+    )
+    view.readonly = 1
+    return view
+
+
+def _chunk_sums(
+    strip: Image.Image, chunks: Sequence[_Chunk], offsets: Sequence[float], scale: float
 ) -> tuple[Image.Image, int]:
-    """The encoded correlation of every band, side by side (the strip without its outer
-    padding), and the distance from one band to the next."""
-    # Chunk centres must stay off the strip's 1-pixel border, which Kernel leaves unfiltered.
-    pad = 1 + max(max(abs(chunk.dx), abs(chunk.dy)) for chunk in chunks)
-    strip = _strip(image, pad).convert("I")
-    span = strip.width - 2 * pad
+    """Every chunk's Kernel pass over the mode I strip, added up, and how far the sums lag
+    behind the strip: pixel i of the result is the correlation around the strip's pixel
+    i + lag, counting pixels row by row.
+
+    A chunk centred dx, dy away from the kernel's centre must be read that far away. Instead
+    of shifting each pass's result (a copy per chunk), each pass reads the strip's bytes
+    from a different start; sums near the ends of rows then wrap into the next row, which
+    only ever happens within the padding."""
+    width, height = strip.size
+    data = strip.tobytes()
+    shifts = [chunk.dx + chunk.dy * width for chunk in chunks]
+    first, last = min(shifts), max(shifts)
+    rows = (width * height - (last - first)) // width
     total: Image.Image | None = None
-    for chunk, offset in zip(chunks, encoding.offsets, strict=True):
-        term = strip.filter(_chunk_filter(chunk, 2.0**encoding.shift, offset))
-        left, top = pad + chunk.dx, pad + chunk.dy
-        term = term.crop((left, top, left + span, top + image.height))
+    for chunk, offset, shift in zip(chunks, offsets, shifts, strict=True):
+        term = _int32_view(data, width, rows, shift - first)
+        term = term.filter(_chunk_filter(chunk, scale, offset))
         total = term if total is None else band_math(lambda a: a["s"] + a["t"], s=total, t=term)
     assert total is not None
-    return total, image.width + 2 * pad
+    return total, -first
 
 
 def _quads(total: Image.Image) -> Image.Image:
@@ -274,18 +297,17 @@ def correlate(image: Image.Image, kernel: Kernel) -> Image.Image:
     if not chunks:  # an all-zero kernel: every sum is 0
         return Image.new(image.mode, image.size, 0)
     encoding = _encoding(chunks)
-    total, stride = _sum_chunks(image, chunks, encoding)
+    # Chunk centres must stay off the strip's 1-pixel border, which Kernel leaves unfiltered,
+    # and one more: the reads that wrap past the ends of rows take up a row of their own.
+    pad = 2 + max(max(abs(chunk.dx), abs(chunk.dy)) for chunk in chunks)
+    strip = _strip(image, pad).convert("I")
+    total, lag = _chunk_sums(strip, chunks, encoding.offsets, 2.0**encoding.shift)
     if encoding.in_bytes:
         flat = _flat_levels(tuple(tuple(row) for row in kernel))
         levels = _decode_bytes(total, encoding, flat)
     else:
         levels = _decode_float(total, encoding.zero, encoding.shift)
-    width, height = image.size
-    bands = [
-        levels.crop((i * stride, 0, i * stride + width, height))
-        for i in range(len(image.getbands()))
-    ]
-    return Image.merge(image.mode, bands)
+    return _unstrip(levels, image.mode, image.size, pad, lag)
 
 
 def _convolve_frame(image: Image.Image, kernels: Sequence[Kernel]) -> Image.Image:
@@ -353,30 +375,18 @@ def _separable_blur(image: Image.Image, taps: Sequence[float]) -> Image.Image:
     near = 2 + math.ceil(1.5 * math.sqrt(len(across)))  # as in _in_bytes
     flat = _flat_levels((tuple(taps),)) or IDENTITY
     stored = [v * (1 << _FRACTION_BITS) + (near if flat[v] == v else -near) for v in range(256)]
-    # +1: the chunks' outermost cells may be non-zero, so they read one row past the kernel's
-    # reach, and the Kernel pass leaves the strip's outermost rows and columns unfiltered.
-    pad = 2 + max(abs(chunk.dx) for chunk in across)
+    # The column pass reads up to reach + 1 rows past the image (a chunk's outermost cells may
+    # be non-zero), and the row pass must have filtered those rows: its reads wrap a row's
+    # worth of pixels past the strip's end (see _chunk_sums), and Kernel leaves the outermost
+    # rows unfiltered.
+    pad = 3 + max(abs(chunk.dx) for chunk in across)
     strip = _strip(image, pad)
-    for chunks, vertical in ((across, False), (down, True)):
-        total = _shifted_sum(strip.point(stored, "I"), chunks, vertical)
+    lag = 0  # the strip's pixel i holds the padded image's pixel i + lag
+    for chunks in (across, down):
+        total, behind = _chunk_sums(strip.point(stored, "I"), chunks, [0.0] * len(chunks), 1.0)
         strip = _quads(total).getchannel("B")
-    return _unstrip(strip, image.mode, image.size, pad)
-
-
-def _shifted_sum(strip: Image.Image, chunks: Sequence[_Chunk], vertical: bool) -> Image.Image:
-    """The chunks' Kernel passes over the strip, each shifted by its offset and added up; the
-    pixels a shift brings in from outside are only ever padding."""
-    width, height = strip.size
-    total: Image.Image | None = None
-    for chunk in chunks:
-        term = strip.filter(_chunk_filter(chunk, 1.0, 0.0))
-        if vertical and chunk.dy:
-            term = term.crop((0, chunk.dy, width, chunk.dy + height))
-        elif not vertical and chunk.dx:
-            term = term.crop((chunk.dx, 0, chunk.dx + width, height))
-        total = term if total is None else band_math(lambda a: a["s"] + a["t"], s=total, t=term)
-    assert total is not None
-    return total
+        lag += behind
+    return _unstrip(strip, image.mode, image.size, pad, lag)
 
 
 # --- convolution -------------------------------------------------------------------------------
