@@ -14,6 +14,7 @@ bench/results/latest.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import http.client
 import io
@@ -547,6 +548,10 @@ def measure_cold(photo: Path, with_sharp: bool, rounds: int) -> dict[str, list[f
         commands[COLD_NODE_FIRST] = ["node", "-e", COLD_SHARP, str(HERE), str(photo)]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(REPO)
+    # The Lambda zip carries our bytecode (scripts/add_bytecode.py) and pip compiles an
+    # installed package's: without it here (a fresh clone, a stale __pycache__, or
+    # PYTHONDONTWRITEBYTECODE set), every round would compile the modules again.
+    compileall.compile_dir(REPO / "thumbor_urls", quiet=1)
     walls: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(rounds):
         for name, command in commands.items():
