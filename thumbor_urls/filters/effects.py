@@ -19,9 +19,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple, cast
 
-from PIL import Image, ImageChops, ImageFilter, _imaging
+from PIL import Image, ImageChops, ImageFilter
 
 from ..errors import InvalidFilterArgument
+from . import int32
 from .color import (
     IDENTITY,
     POSITIVE_NONZERO_NUMBER,
@@ -70,7 +71,7 @@ def _pad_edges(band: Image.Image, dx: int, dy: int) -> Image.Image:
 # and 8-bit multiband kernels are 5 to 10 times slower per cell). It sums in single precision,
 # rounds to int32 and clips at 0. So a kernel is cut into 3x3 chunks, all bands are laid side by
 # side in one edge-padded mode I strip, and each chunk is one Kernel pass over the strip with its
-# weights scaled to fixed point and an offset ("lift") that keeps its sums >= 0; ImageMath adds
+# weights scaled to fixed point and an offset ("lift") that keeps its sums >= 0; int32.add_into adds
 # the chunks' int32 results exactly. Decoding the total truncates like _convolution.c's
 # `(int)sum` and clamps like ADJUST_COLOR, reading the int32 as bytes (a shift in ImageMath
 # would cost a constant image and twice the time).
@@ -217,17 +218,6 @@ def _unstrip(
     return Image.merge(mode, bands)
 
 
-def _int32_view(data: bytes, width: int, rows: int, start: int) -> Image.Image:
-    """`rows` rows of `width` int32 pixels read from `data` from pixel `start` on, as a mode I
-    image that shares the bytes: what Image.frombuffer does for the modes it maps (it copies
-    mode I, which costs as much as the crop this saves)."""
-    view = Image.new("I", (0, 0))._new(
-        _imaging.map_buffer(data, (width, rows), "raw", 4 * start, ("I", 0, 1))
-    )
-    view.readonly = 1
-    return view
-
-
 def _chunk_sums(
     strip: Image.Image, chunks: Sequence[_Chunk], offsets: Sequence[float], scale: float
 ) -> tuple[Image.Image, int]:
@@ -246,9 +236,12 @@ def _chunk_sums(
     rows = (width * height - (last - first)) // width
     total: Image.Image | None = None
     for chunk, offset, shift in zip(chunks, offsets, shifts, strict=True):
-        term = _int32_view(data, width, rows, shift - first)
+        term = int32.view(data, width, rows, shift - first)
         term = term.filter(_chunk_filter(chunk, scale, offset))
-        total = term if total is None else band_math(lambda a: a["s"] + a["t"], s=total, t=term)
+        if total is None:
+            total = term
+        else:
+            int32.add_into(total, term)
     assert total is not None
     return total, -first
 
