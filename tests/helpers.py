@@ -22,7 +22,7 @@ from PIL import Image
 
 from thumbor_urls.config import Settings
 
-SETTING_NAMES = frozenset(field.name for field in dataclasses.fields(Settings))
+SETTING_NAMES = frozenset(Settings._fields)
 
 
 def clean_env(**settings: object) -> dict[str, str]:

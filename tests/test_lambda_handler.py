@@ -22,7 +22,7 @@ from thumbor_urls.config import Settings
 from thumbor_urls.signing import sign_thumbor_path, sih_signature
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-SETTING_NAMES = {name for name in Settings.__dataclass_fields__}
+SETTING_NAMES = set(Settings._fields)
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -89,6 +88,8 @@ class FolderResultStore:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    import tempfile  # noqa: PLC0415 - 6 ms of every cold start otherwise, for a rare write
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "wb") as file:

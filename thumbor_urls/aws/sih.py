@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import replace
 from typing import Any
 
 from ..errors import InvalidUrl, SignatureDoesNotMatch
@@ -125,4 +124,4 @@ def rewrite(request: Request, security_key: str) -> tuple[Request, list[str]]:
     path, ignored = thumbor_path(decode(request.path))
     new_path = sign_thumbor_path(security_key, path) if security_key else f"/unsafe/{path}"
     query = {k: v for k, v in request.query.items() if k != "signature"}
-    return replace(request, path=new_path, raw_path=new_path, query=query), ignored
+    return request._replace(path=new_path, raw_path=new_path, query=query), ignored
