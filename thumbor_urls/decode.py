@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import warnings
+from collections.abc import Callable
 from typing import NamedTuple
 
 from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
@@ -14,6 +16,19 @@ from .jpeg_scans import without_unused_scans
 # Our own limit (MAX_SOURCE_PIXELS) is checked from the header; Pillow's bomb check would
 # otherwise refuse or warn about large but legitimate photos first.
 Image.MAX_IMAGE_PIXELS = None
+
+# The decoders a URL can reach: what browsers show. Pillow recognises some forty formats, and
+# each legacy decoder (TGA, PCX, SGI, DDS, ...) is attack surface no user needs; EPS and PDF run
+# Ghostscript, a PostScript interpreter with a history of remote code execution. TIFF and BMP
+# are left out too: no browser shows TIFF, BMP is rare on the web, and both would be one more
+# decoder to budget for (TIFF alone has a dozen compressions, tiles and pages).
+SOURCE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF")
+# Registered on first use, by the file's signature: Pillow's preinit() covers the others, and
+# Image.open would otherwise import all forty plugins (init()) to look for a missing one.
+_LATE_PLUGINS: tuple[tuple[str, str, Callable[[bytes], bool]], ...] = (
+    ("WEBP", "PIL.WebPImagePlugin", lambda p: p[:4] == b"RIFF" and p[8:12] == b"WEBP"),
+    ("AVIF", "PIL.AvifImagePlugin", lambda p: p[4:8] == b"ftyp"),
+)
 
 ORIENTATION_TAG = 0x0112
 # Modes the resampler and every encoder handle as they are (others are converted first).
@@ -44,9 +59,11 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=_registered_formats(data[:16]))
     except UnidentifiedImageError:
-        raise UnsupportedImageFormat("the file is not an image this service can read") from None
+        raise UnsupportedImageFormat(
+            "the file is not a JPEG, PNG, GIF, WebP or AVIF image"
+        ) from None
     except (OSError, ValueError, SyntaxError) as error:
         raise UnsupportedImageFormat(f"the image header cannot be read: {error}") from None
     _read_whole(image, data)
@@ -70,6 +87,15 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
         exif=image.info.get("exif"),
     )
     return image, header
+
+
+def _registered_formats(prefix: bytes) -> tuple[str, ...]:
+    """SOURCE_FORMATS whose Pillow plugin is loaded, loading the one `prefix` calls for."""
+    Image.preinit()  # JPEG, PNG, GIF (once per process)
+    for name, module, matches in _LATE_PLUGINS:
+        if name not in Image.OPEN and matches(prefix):
+            importlib.import_module(module)
+    return tuple(name for name in SOURCE_FORMATS if name in Image.OPEN)
 
 
 def _read_whole(image: Image.Image, data: bytes) -> None:
@@ -122,7 +148,7 @@ def draft(
     if lighter is None:
         return image
     try:
-        copy = Image.open(io.BytesIO(lighter))
+        copy = Image.open(io.BytesIO(lighter), formats=("JPEG",))
         _read_whole(copy, lighter)
         copy.draft(image.mode, size)
     except (OSError, ValueError, SyntaxError):

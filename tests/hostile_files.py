@@ -1,0 +1,144 @@
+"""Files an attacker would send: small on the wire, expensive to decode or to process.
+
+Each builder returns the bytes of one file, crafted by hand where Pillow would refuse to write
+such a thing (GIF frames outside the screen, a thousand frames of one pixel). The hostile-input
+tests and `make stress` (bench/stress.py) both serve them.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from collections.abc import Sequence
+
+from PIL import Image
+
+Rect = tuple[int, int, int, int]  # left, top, width, height
+
+
+def _lzw_literals(pixels: bytes, min_code_size: int = 8) -> bytes:
+    """GIF LZW data that spells every pixel as a literal code: no compression, but it never
+    needs the decoder's dictionary, so any pixel string is easy to write. A clear code every
+    200 literals keeps the code width at min_code_size + 1 bits."""
+    clear, end = 1 << min_code_size, (1 << min_code_size) + 1
+    width = min_code_size + 1
+    codes = [clear]
+    for index, pixel in enumerate(pixels):
+        if index and index % 200 == 0:
+            codes.append(clear)
+        codes.append(pixel)
+    codes.append(end)
+    bits = 0
+    count = 0
+    out = bytearray()
+    for code in codes:
+        bits |= code << count
+        count += width
+        while count >= 8:
+            out.append(bits & 0xFF)
+            bits >>= 8
+            count -= 8
+    if count:
+        out.append(bits & 0xFF)
+    return bytes(out)
+
+
+def _sub_blocks(data: bytes) -> bytes:
+    out = bytearray()
+    for start in range(0, len(data), 255):
+        chunk = data[start : start + 255]
+        out += bytes([len(chunk)]) + chunk
+    return bytes(out) + b"\x00"
+
+
+def gif(
+    screen: tuple[int, int],
+    frames: Sequence[Rect],
+    *,
+    colours: int = 2,
+    delay: int = 10,
+    loop: bool = True,
+) -> bytes:
+    """A GIF89a with a global palette of `colours` (a power of two) and one frame per rectangle,
+    each filled with colour index 1 (transparent index 0)."""
+    bits = max(colours.bit_length() - 1, 1)
+    palette = bytes(value for index in range(1 << bits) for value in (index * 37 % 256,) * 3)
+    out = bytearray(b"GIF89a")
+    out += struct.pack("<HHBBB", screen[0], screen[1], 0x80 | (bits - 1), 0, 0)
+    out += palette
+    if loop:
+        out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    for left, top, width, height in frames:
+        out += b"\x21\xf9\x04\x05" + struct.pack("<H", delay) + b"\x00\x00"
+        out += b"\x2c" + struct.pack("<HHHHB", left, top, width, height, 0)
+        out += b"\x08" + _sub_blocks(_lzw_literals(b"\x01" * (width * height)))
+    out += b"\x3b"
+    return bytes(out)
+
+
+def gif_frame_far_outside() -> bytes:
+    """114 bytes: a 1x1 screen whose second frame sits at (7999, 7999). Pillow grows the
+    canvas to hold it: 8000x8000 pixels, in RGBA for every frame."""
+    return gif((1, 1), [(0, 0, 1, 1), (7999, 7999, 1, 1)])
+
+
+def gif_many_frames(frames: int = 1000, screen: int = 1000) -> bytes:
+    """A thousand one-pixel frames on a 1000x1000 screen (about 24 KB): each decodes to the
+    whole screen."""
+    return gif((screen, screen), [(index % screen, 0, 1, 1) for index in range(frames)])
+
+
+def gif_huge_screen(side: int = 30000) -> bytes:
+    """Two one-pixel frames on a 30000x30000 screen."""
+    return gif((side, side), [(0, 0, 1, 1), (1, 1, 1, 1)])
+
+
+def encoded(image: Image.Image, fmt: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def photo(size: tuple[int, int], fmt: str = "JPEG", **params: object) -> bytes:
+    """A smooth picture (cheap to make at any size) in `fmt`."""
+    horizontal = Image.linear_gradient("L").resize(size)
+    vertical = Image.linear_gradient("L").rotate(90).resize(size)
+    blue = Image.radial_gradient("L").resize(size)
+    image = Image.merge("RGB", (horizontal, vertical, blue))
+    return encoded(image, fmt, **params)
+
+
+def nine_patch(padding: int, inner: int = 96) -> bytes:
+    """A nine-patch PNG whose content markers (bottom and right borders) leave `padding`
+    pixels of padding on every side of the picture it frames."""
+    side = inner + 2 * padding + 2
+    patch = Image.new("RGBA", (side, side), (200, 180, 40, 255))
+    black = (0, 0, 0, 255)
+    for index in range(1, side - 1):
+        stretch = padding + 1 <= index < side - padding - 1
+        patch.putpixel((index, 0), black if stretch else (0, 0, 0, 0))
+        patch.putpixel((0, index), black if stretch else (0, 0, 0, 0))
+        patch.putpixel((index, side - 1), black if stretch else (0, 0, 0, 0))
+        patch.putpixel((side - 1, index), black if stretch else (0, 0, 0, 0))
+    return encoded(patch, "PNG")
+
+
+POSTSCRIPT = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n"
+    b"%%BoundingBox: 0 0 10 10\n"
+    b"%%EndComments\n"
+    b"newpath 0 0 moveto 10 10 lineto stroke showpage\n"
+    b"%%EOF\n"
+)
+
+# Formats Pillow reads (and writes, so they are easy to make) that no browser shows: every
+# one is a decoder an attacker could reach if the service opened whatever Pillow recognises.
+LEGACY_FORMATS = ("TGA", "PCX", "SGI", "IM", "DDS", "ICO", "TIFF", "BMP", "PPM", "QOI")
+
+
+def legacy(fmt: str) -> bytes:
+    image = Image.new("RGB" if fmt != "DDS" else "RGBA", (16, 16), (10, 120, 200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Pillow 13 deprecates writing IM
+        return encoded(image, fmt)
