@@ -37,6 +37,9 @@ class MemorySource:
     def last_modified(self, key: str) -> float | None:
         return None
 
+    def identity(self, key: str) -> str:
+        return key
+
 
 class Engines:
     def __init__(self) -> None:

@@ -200,6 +200,33 @@ def test_output_side_limit(make_client, path):
 
 
 @pytest.mark.parametrize(
+    "path",
+    [
+        "/unsafe/8000x8000/astronaut.jpg",  # asked for
+        "/unsafe/fit-in/8000x8000/filters:upscale()/astronaut.jpg",  # planned
+        "/unsafe/fit-in/8000x8000/filters:fill(red)/astronaut.jpg",  # the canvas fill() makes
+    ],
+)
+def test_output_pixel_limit(make_client, path):
+    response = make_client(MAX_OUTPUT_PIXELS=8000 * 7999)(path)
+    assert response.status == 413
+    assert "MAX_OUTPUT_PIXELS" in json.loads(response.body)["message"]
+
+
+def test_results_over_the_storage_cap_are_served_not_stored(make_client, tmp_path):
+    client = make_client(RESULT_STORAGE_MAX_BYTES=20_000)
+    small, large = "/unsafe/50x50/astronaut.jpg", "/unsafe/500x500/astronaut.jpg"
+    assert client(small).status == client(large).status == 200
+    assert len(client(small).body) < 20_000 < len(client(large).body)
+    stored = sorted(
+        path.stat().st_size
+        for path in (tmp_path / "results").rglob("*")
+        if path.is_file() and path.suffix != ".json"
+    )
+    assert len(stored) == 1 and stored[0] < 20_000
+
+
+@pytest.mark.parametrize(
     ("path", "status", "code"),
     [
         ("/unsafe/300x200/missing.jpg", 404, "NoSuchKey"),

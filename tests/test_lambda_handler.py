@@ -227,6 +227,18 @@ def test_missing_key_is_404(stack: Stack) -> None:
     assert answer.log["outcome"] == "NoSuchKey"
 
 
+def test_originals_over_max_source_bytes_are_refused_from_their_length(stack: Stack) -> None:
+    size = len((SAMPLES / "astronaut.jpg").read_bytes())
+    stack.configure(MAX_SOURCE_BYTES=str(size - 1))
+    answer = stack.get("/unsafe/100x100/astronaut.jpg")
+    assert answer.status == 413
+    assert answer.json()["code"] == "ImageTooLarge"
+    assert f"{size:,} bytes" in answer.json()["message"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    stack.configure(MAX_SOURCE_BYTES=str(size))
+    assert stack.get("/unsafe/100x100/astronaut.jpg").status == 200
+
+
 @pytest.mark.parametrize(
     ("status", "code", "expected", "retry_after"),
     [

@@ -36,7 +36,9 @@ class App:
         inspector: Inspector | None = None,
     ) -> None:
         self.settings = settings
-        self.source = source or FolderSource(settings.FILE_LOADER_ROOT_PATH)
+        self.source = source or FolderSource(
+            settings.FILE_LOADER_ROOT_PATH, settings.MAX_SOURCE_BYTES
+        )
         if results is None:
             path = settings.RESULT_STORAGE_FILE_STORAGE_ROOT_PATH
             results = FolderResultStore(path) if path else NoResultStore()
@@ -120,9 +122,12 @@ class App:
 
     def _check_requested_size(self, plan: Plan) -> None:
         limit = self.settings.MAX_OUTPUT_SIDE
-        for side in (plan.geometry.width, plan.geometry.height):
+        width, height = plan.geometry.width, plan.geometry.height
+        for side in (width, height):
             if isinstance(side, int) and side > limit:
                 raise ImageTooLarge(f"{side} pixels is over the limit of {limit} (MAX_OUTPUT_SIDE)")
+        if isinstance(width, int) and isinstance(height, int):
+            pipeline.check_output_pixels((width, height), self.settings.MAX_OUTPUT_PIXELS)
 
     def _meta(self, plan: Plan) -> Response:
         original = self.source.load(plan.image)
@@ -162,7 +167,9 @@ class App:
         fmt, vary = output.choose(job, accepted)
         body = output.encode(job, fmt)
         content_type = codecs.CONTENT_TYPES[fmt]
-        if job.cacheable:
+        # A result too large to be worth a cache entry is served, not stored: nobody can fill
+        # the result store with a few huge URLs.
+        if job.cacheable and len(body) <= settings.RESULT_STORAGE_MAX_BYTES:
             self.results.put(key, body, content_type, vary)
         response = self._image_response(
             request, plan, body, content_type, vary, original.last_modified

@@ -111,9 +111,12 @@ class Settings(NamedTuple):
     MODERATION_FAIL_OPEN: bool = False  # serve unmoderated (uncached) when the backend fails
     REKOGNITION_TIMEOUT_SECONDS: float = 5.0
     # Limits
+    MAX_SOURCE_BYTES: int = 50 << 20  # originals (and watermarks) larger than this are refused
     MAX_SOURCE_PIXELS: int = 100_000_000
     MAX_OUTPUT_SIDE: int = 16383
+    MAX_OUTPUT_PIXELS: int = 50_000_000
     MAX_ANIMATION_FRAMES: int = 1000
+    RESULT_STORAGE_MAX_BYTES: int = 10 << 20  # larger results are served but not stored
     # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
     SOURCE_BUCKETS: tuple[str, ...] = ()  # allow-list; the first is the default bucket
     RESULT_STORAGE_BUCKET: str = ""  # S3 bucket for results (and oversize responses)
@@ -230,8 +233,11 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "MODERATION_BLUR": lambda name, raw: _float(name, raw, 0.1, 100.0),
     "MODERATION_FAIL_OPEN": _bool,
     "REKOGNITION_TIMEOUT_SECONDS": lambda name, raw: _float(name, raw, 0.1, 60.0),
+    "MAX_SOURCE_BYTES": lambda name, raw: _int(name, raw, 1, 2**40),
     "MAX_SOURCE_PIXELS": lambda name, raw: _int(name, raw, 1, 2**40),
     "MAX_OUTPUT_SIDE": lambda name, raw: _int(name, raw, 1, 65500),
+    "MAX_OUTPUT_PIXELS": lambda name, raw: _int(name, raw, 1, 2**32),
+    "RESULT_STORAGE_MAX_BYTES": lambda name, raw: _int(name, raw, 0, 2**40),
     "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),
     "SOURCE_BUCKETS": lambda name, raw: _list(raw),
     "RESULT_STORAGE_BUCKET": lambda name, raw: raw.strip(),

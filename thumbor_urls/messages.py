@@ -49,7 +49,9 @@ def json_response(
     status: int, payload: object, headers: Mapping[str, str] | None = None
 ) -> Response:
     body = json.dumps(payload).encode()
-    return Response(status, {"Content-Type": "application/json", **(headers or {})}, body)
+    # JSON answers echo parts of the URL: no browser may take them for HTML.
+    base = {"Content-Type": "application/json", "X-Content-Type-Options": "nosniff"}
+    return Response(status, {**base, **(headers or {})}, body)
 
 
 def error_response(error: ImageServiceError, error_max_age: int) -> Response:

@@ -290,13 +290,28 @@ def _plan(job: Job) -> None:
         job.plan.focal_points,
         loaded_size=job.loaded_size,
     )
-    limit = job.settings.MAX_OUTPUT_SIDE
-    for width, height in (job.geometry.output_size, job.geometry.canvas):
-        if max(width, height) > limit:
-            raise ImageTooLarge(
-                f"the result would be {width}x{height}, over the limit of {limit} pixels per "
-                "side (MAX_OUTPUT_SIDE)"
-            )
+    for size in (job.geometry.output_size, job.geometry.canvas):
+        check_output_size(size, job.settings)
+
+
+def check_output_size(size: tuple[int, int], settings: Settings) -> None:
+    """ImageTooLarge when a result of `size` would pass MAX_OUTPUT_SIDE or MAX_OUTPUT_PIXELS."""
+    width, height = size
+    limit = settings.MAX_OUTPUT_SIDE
+    if max(width, height) > limit:
+        raise ImageTooLarge(
+            f"the result would be {width}x{height}, over the limit of {limit} pixels per "
+            "side (MAX_OUTPUT_SIDE)"
+        )
+    check_output_pixels(size, settings.MAX_OUTPUT_PIXELS)
+
+
+def check_output_pixels(size: tuple[int, int], limit: int) -> None:
+    if size[0] * size[1] > limit:
+        raise ImageTooLarge(
+            f"the result would be {size[0]}x{size[1]} = {size[0] * size[1]:,} pixels, over the "
+            f"limit of {limit:,} (MAX_OUTPUT_PIXELS)"
+        )
 
 
 def _sample(job: Job) -> Image.Image:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from .errors import NoSuchKey
+from .errors import AccessDenied, ImageTooLarge, NoSuchKey
+
+# No original is larger than this unless the operator says so (MAX_SOURCE_BYTES).
+DEFAULT_MAX_BYTES = 50 << 20
 
 
 class Original(NamedTuple):
@@ -23,13 +31,25 @@ class Source(Protocol):
         """A cheap check used to validate cached results; raises NoSuchKey when gone."""
         ...
 
+    def identity(self, key: str) -> str:
+        """The object `key` names, however it is spelled (`a.png`, `//a.png`, `./a.png`)."""
+        ...
+
+
+def too_large(size: int, limit: int, what: str) -> ImageTooLarge:
+    return ImageTooLarge(
+        f"{what} is {size:,} bytes, over the limit of {limit:,} (MAX_SOURCE_BYTES)"
+    )
+
 
 class FolderSource:
     """Originals in a folder. A key with `..` is refused from its text alone, before the file
-    system is asked anything; a symlink that leads out of the folder is refused too."""
+    system is asked anything; a symlink that leads out of the folder is refused too. Files
+    over `max_bytes` are refused from their size, before a byte is read."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = root.resolve()
+        self.max_bytes = max_bytes
 
     def __repr__(self) -> str:
         return f"FolderSource({str(self.root)!r})"
@@ -38,22 +58,44 @@ class FolderSource:
         parts = [part for part in key.split("/") if part not in ("", ".")]
         if not parts or "\x00" in key or ".." in parts:
             raise NoSuchKey(f"no image at {key!r}")
-        resolved = self.root.joinpath(*parts).resolve()
+        try:
+            resolved = self.root.joinpath(*parts).resolve()
+        except RuntimeError:  # a symlink loop, before Python 3.13 (an OSError since)
+            raise NoSuchKey(f"no image at {key!r}") from None
         if not resolved.is_relative_to(self.root):
             raise NoSuchKey(f"no image at {key!r}")
         return resolved
 
+    def identity(self, key: str) -> str:
+        return str(self.resolve(key))
+
     def load(self, key: str) -> Original:
         path = self.resolve(key)
-        try:
-            if not path.is_file():
+        # O_NONBLOCK: a FIFO among the originals must not hang the request in open().
+        with _file_errors(key), os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode):
                 raise NoSuchKey(f"no image at {key!r}")
-            return Original(path.read_bytes(), path.stat().st_mtime)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NoSuchKey(f"no image at {key!r}") from None
+            if status.st_size > self.max_bytes:
+                raise too_large(status.st_size, self.max_bytes, f"the image at {key!r}")
+            # One more byte than allowed: a file that grew since fstat is still caught.
+            data = file.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise too_large(len(data), self.max_bytes, f"the image at {key!r}")
+        return Original(data, status.st_mtime)
 
     def last_modified(self, key: str) -> float | None:
-        try:
+        with _file_errors(key):
             return self.resolve(key).stat().st_mtime
-        except (FileNotFoundError, NotADirectoryError):
-            raise NoSuchKey(f"no image at {key!r}") from None
+
+
+@contextlib.contextmanager
+def _file_errors(key: str) -> Iterator[None]:
+    """File-system errors as the client's answer: permission is 403, anything else about the
+    path (missing, not a directory, name too long, a symlink loop) is 404, never a 500."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM):
+            raise AccessDenied(f"the image at {key!r} cannot be read") from None
+        raise NoSuchKey(f"no image at {key!r}") from None

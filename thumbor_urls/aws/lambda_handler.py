@@ -66,9 +66,10 @@ class Service:
         elif settings.SOURCE_BUCKETS:
             results = NoResultStore()  # no bucket for results: never write to a container's /tmp
         if settings.SOURCE_BUCKETS:
-            self.app = App(
-                settings, S3Source(settings.SOURCE_BUCKETS, settings.S3_TIMEOUT_SECONDS), results
+            source = S3Source(
+                settings.SOURCE_BUCKETS, settings.S3_TIMEOUT_SECONDS, settings.MAX_SOURCE_BYTES
             )
+            self.app = App(settings, source, results)
         else:  # no bucket at all: the folder of originals (sls invoke local on samples/)
             self.app = App(settings, results=results)
         self.settings = settings

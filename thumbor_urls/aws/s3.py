@@ -25,7 +25,7 @@ from ..errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from ..sources import Original
+from ..sources import DEFAULT_MAX_BYTES, Original, too_large
 from ..stores import StoredResult
 from .clients import client
 
@@ -73,11 +73,14 @@ class S3Source:
     (anything else is 403 `BucketNotAllowed`); a plain key is read from the first bucket.
     Read-only: this class never writes."""
 
-    def __init__(self, buckets: tuple[str, ...], timeout: float = 5.0) -> None:
+    def __init__(
+        self, buckets: tuple[str, ...], timeout: float = 5.0, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         if not buckets:
             raise ValueError("S3Source needs at least one bucket")
         self.buckets = buckets
         self.timeout = timeout
+        self.max_bytes = max_bytes
 
     def __repr__(self) -> str:
         # Part of every result cache key (see Source): plain keys are read from the first bucket,
@@ -95,15 +98,27 @@ class S3Source:
             raise NoSuchKey(f"no image at {key!r}")
         return bucket, key
 
+    def identity(self, key: str) -> str:
+        bucket, name = self.locate(key)
+        return f"s3://{bucket}/{name}"
+
     def load(self, key: str) -> Original:
         bucket, name = self.locate(key)
+        where = f"s3://{bucket}/{name}"
         try:
             answer = client("s3", self.timeout).get_object(Bucket=bucket, Key=name)
-            data = answer["Body"].read()
+            # Refused from the object's size, before its body is read.
+            size = int(answer.get("ContentLength") or 0)
+            if size > self.max_bytes:
+                answer["Body"].close()
+                raise too_large(size, self.max_bytes, where)
+            data = answer["Body"].read(self.max_bytes + 1)
         except Exception as error:
             if _is_boto_error(error):
-                raise map_error(error, f"s3://{bucket}/{name}") from None
+                raise map_error(error, where) from None
             raise
+        if len(data) > self.max_bytes:
+            raise too_large(len(data), self.max_bytes, where)
         return Original(data, answer["LastModified"].timestamp())
 
     def last_modified(self, key: str) -> float | None:
