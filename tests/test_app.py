@@ -595,3 +595,11 @@ def test_grayscale_first_decodes_luma_only_and_colour_filters_still_see_colour(c
     assert mean_difference(grey, reference.rotate(90, expand=True)) < 2.0
     tinted = decode(client("/unsafe/200x150/filters:rgb(60,0,0):grayscale()/g.jpg").body)
     assert mean_difference(tinted, grey.rotate(-90, expand=True)) > 5.0
+
+
+def test_max_filters_setting(make_client):
+    path = "/unsafe/filters:" + ":".join(["grayscale()"] * 4) + "/astronaut.jpg"
+    assert make_client(MAX_FILTERS=4)(path).status == 200
+    response = make_client(MAX_FILTERS=3)(path)
+    assert response.status == 400
+    assert error_of(response) == "TooManyFilters"

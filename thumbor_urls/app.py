@@ -84,7 +84,11 @@ class App:
         if request.path.rstrip("/") == "/healthcheck":
             headers = {"Content-Type": "text/plain", "Cache-Control": "no-cache"}
             return Response(200, headers, b"WORKING"), "healthcheck"
-        plan = parse_path(self._verified_rest(request), strict=self.settings.STRICT_FILTERS)
+        plan = parse_path(
+            self._verified_rest(request),
+            strict=self.settings.STRICT_FILTERS,
+            max_filters=self.settings.MAX_FILTERS,
+        )
         self._check_requested_size(plan)
         if plan.meta:
             return self._meta(plan), "meta"

@@ -116,6 +116,8 @@ class Settings(NamedTuple):
     MAX_OUTPUT_SIDE: int = 16383
     MAX_OUTPUT_PIXELS: int = 50_000_000
     MAX_ANIMATION_FRAMES: int = 1000
+    # Thumbor sets no limit; each filter is a pass over every pixel of every frame.
+    MAX_FILTERS: int = 20
     RESULT_STORAGE_MAX_BYTES: int = 10 << 20  # larger results are served but not stored
     # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
     SOURCE_BUCKETS: tuple[str, ...] = ()  # allow-list; the first is the default bucket
@@ -239,6 +241,7 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "MAX_OUTPUT_PIXELS": lambda name, raw: _int(name, raw, 1, 2**32),
     "RESULT_STORAGE_MAX_BYTES": lambda name, raw: _int(name, raw, 0, 2**40),
     "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),
+    "MAX_FILTERS": lambda name, raw: _int(name, raw, 1, 1000),
     "SOURCE_BUCKETS": lambda name, raw: _list(raw),
     "RESULT_STORAGE_BUCKET": lambda name, raw: raw.strip(),
     "ENABLE_SIGNATURE": _bool,

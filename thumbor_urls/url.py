@@ -37,8 +37,13 @@ _FILTER_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\(")
 FilterCall = tuple[str, list[str], str]  # name, raw arguments, the call's text
 
 
-def split_filters(text: str) -> tuple[list[FilterCall], str]:
-    """Split `NAME(ARGS):NAME(ARGS)/rest` into the calls and the rest.
+class TooManyFilters(InvalidUrl):
+    code = "TooManyFilters"
+
+
+def split_filters(text: str, max_calls: int | None = None) -> tuple[list[FilterCall], str]:
+    """Split `NAME(ARGS):NAME(ARGS)/rest` into the calls and the rest (TooManyFilters past
+    `max_calls`, as soon as the scan gets there).
 
     Arguments may hold nested brackets and parentheses (`curve([(0,0),(255,255)],...)`),
     quoted strings and slashes (`watermark(a/b.png,...)`), so this scans with a depth counter
@@ -74,6 +79,8 @@ def split_filters(text: str) -> tuple[list[FilterCall], str]:
             raise InvalidUrl(f"filter {name}( is not closed")
         args.append(text[start:index])
         calls.append((name, args, text[match.start() : index + 1]))
+        if max_calls is not None and len(calls) > max_calls:
+            raise TooManyFilters(f"more than {max_calls} filters in one URL (MAX_FILTERS)")
         position = index + 1
         if text.startswith(":", position):
             position += 1
@@ -89,26 +96,16 @@ def _dimension(value: str | None) -> Dimension:
     return "orig" if value == "orig" else int(value)
 
 
-def parse_path(path: str, strict: bool = False, registry: Registry = REGISTRY) -> Plan:
+def parse_path(
+    path: str,
+    strict: bool = False,
+    registry: Registry = REGISTRY,
+    max_filters: int | None = None,
+) -> Plan:
     """Parse the part of a Thumbor URL after `unsafe/` or the signature, already
-    percent-decoded (once, by the adapter that received it)."""
-    rest = path.lstrip("/")
-    match = _OPTIONS.match(rest)
-    groups: dict[str, Any] = match.groupdict() if match else {}
-    rest = rest[match.end() :] if match else rest
-
-    calls: list[FilterCall] = []
-    if rest.startswith("filters:"):
-        calls, rest = split_filters(rest[len("filters:") :])
-    image = rest
-    if not image:
-        raise InvalidUrl("the URL names no image")
-
-    crop = None
-    if groups.get("crop_left") is not None:
-        crop = Box(
-            *(int(groups[k]) for k in ("crop_left", "crop_top", "crop_right", "crop_bottom"))
-        )
+    percent-decoded (once, by the adapter that received it). Linear in the length of `path`;
+    TooManyFilters past `max_filters` (MAX_FILTERS)."""
+    groups, calls, image = _split(path, max_filters)
     trim = None
     if groups.get("trim"):
         corner = cast(Any, groups["trim_corner"] or "top-left")
@@ -116,7 +113,7 @@ def parse_path(path: str, strict: bool = False, registry: Registry = REGISTRY) -
     geometry = GeometryRequest(
         width=_dimension(groups.get("width")),
         height=_dimension(groups.get("height")),
-        crop=crop,
+        crop=_crop(groups),
         fit_in=bool(groups.get("fit_in")),
         full=bool(groups.get("full")),
         adaptive=bool(groups.get("adaptive")),
@@ -135,6 +132,33 @@ def parse_path(path: str, strict: bool = False, registry: Registry = REGISTRY) -
         debug=bool(groups.get("debug")),
     )
     return _apply_filters(plan, calls, strict, registry)
+
+
+def _split(path: str, max_filters: int | None) -> tuple[dict[str, Any], list[FilterCall], str]:
+    """The options' groups, the filter calls and the image, unparsed."""
+    rest = path.lstrip("/")
+    match = _OPTIONS.match(rest)
+    groups: dict[str, Any] = match.groupdict() if match else {}
+    rest = rest[match.end() :] if match else rest
+    calls: list[FilterCall] = []
+    if rest.startswith("filters:"):
+        calls, rest = split_filters(rest[len("filters:") :], max_filters)
+    if not rest:
+        raise InvalidUrl("the URL names no image")
+    return groups, calls, rest
+
+
+def manual_crop_and_image(path: str) -> tuple[Box | None, str]:
+    """The manual crop and the image of a Thumbor path, its filters skipped unparsed (for
+    extract_focal(), which reads the URL it was given as its image)."""
+    groups, _, image = _split(path, None)
+    return _crop(groups), image
+
+
+def _crop(groups: dict[str, Any]) -> Box | None:
+    if groups.get("crop_left") is None:
+        return None
+    return Box(*(int(groups[k]) for k in ("crop_left", "crop_top", "crop_right", "crop_bottom")))
 
 
 def _apply_filters(plan: Plan, calls: list[FilterCall], strict: bool, registry: Registry) -> Plan:

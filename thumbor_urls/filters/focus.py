@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..errors import InvalidFilterArgument
 from ..geometry import FocalPoint
 from .registry import Phase, Str, register
 
@@ -29,27 +30,32 @@ def focal(plan: Plan, box: str) -> Plan:
 # A leading `http(s)://host/` or `host:port/` in front of an embedded Thumbor URL.
 _HOST = re.compile(r"^(?:https?://)?[^/]*[.:][^/]*/")
 _SIGNED = re.compile(r"^(?:unsafe|[A-Za-z0-9_=-]{28})/")
-MAX_NESTING = 10
 
 
 @register("extract_focal", phase=Phase.PRE_LOAD)
 def extract_focal(plan: Plan) -> Plan:
     """The image is itself a Thumbor URL with a manual crop: load its original instead and make
-    that crop a focal point, so a new crop keeps what the first one chose."""
-    from ..url import parse_path  # noqa: PLC0415 - url imports the filters
+    that crop a focal point, so a new crop keeps what the first one chose. One level: the inner
+    URL is read once (its filters are not run), and an inner URL that again names a Thumbor URL
+    is refused, so the work stays linear in the URL's length."""
+    from ..url import manual_crop_and_image  # noqa: PLC0415 - url imports the filters
 
-    image = plan.image
-    for _ in range(MAX_NESTING):
-        image = _HOST.sub("", image, count=1)
-        signed = _SIGNED.match(image)
-        if not signed:
-            return plan
-        inner = parse_path(image[signed.end() :])
-        crop = inner.geometry.crop
-        if crop is not None:
-            point = FocalPoint.from_square(
-                crop.left, crop.top, crop.width, crop.height, origin="Original Extraction"
-            )
-            return plan._replace(image=inner.image, focal_points=(*plan.focal_points, point))
-        image = inner.image
-    return plan
+    inner = _thumbor_path(plan.image)
+    if inner is None:
+        return plan
+    crop, image = manual_crop_and_image(inner)
+    if _thumbor_path(image) is not None:
+        raise InvalidFilterArgument("extract_focal(): the inner URL names another Thumbor URL")
+    if crop is None:
+        return plan
+    point = FocalPoint.from_square(
+        crop.left, crop.top, crop.width, crop.height, origin="Original Extraction"
+    )
+    return plan._replace(image=image, focal_points=(*plan.focal_points, point))
+
+
+def _thumbor_path(image: str) -> str | None:
+    """What follows `unsafe/` or a signature when `image` is a Thumbor URL, else None."""
+    image = _HOST.sub("", image, count=1)
+    signed = _SIGNED.match(image)
+    return image[signed.end() :] if signed else None
