@@ -603,3 +603,16 @@ def test_max_filters_setting(make_client):
     response = make_client(MAX_FILTERS=3)(path)
     assert response.status == 400
     assert error_of(response) == "TooManyFilters"
+
+
+def test_noisy_jpeg_at_quality_94_is_written_though_pillow_buffer_is_too_small(client, root):
+    # Pillow sizes libjpeg's output buffer at one byte a pixel below quality 95: noise needs more.
+    noise = Image.effect_noise((600, 400), 200).convert("L")
+    flipped = noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    picture = Image.merge("RGB", (noise, noise.rotate(90, expand=False), flipped))
+    picture.save(root / "noise.png")
+    response = client("/unsafe/filters:quality(94):format(jpeg)/noise.png")
+    assert response.status == 200, response.body
+    image = decode(response.body)
+    assert (image.format, image.size) == ("JPEG", (600, 400))
+    assert len(response.body) > 600 * 400  # more than the buffer Pillow gives a progressive file

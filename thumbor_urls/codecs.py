@@ -98,7 +98,15 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
         params.update(quality=options.quality, progressive=settings.PROGRESSIVE_JPEG)
         if not settings.PROGRESSIVE_JPEG:
             params["optimize"] = True
-        frames[0].save(buffer, "JPEG", **params)
+        try:
+            frames[0].save(buffer, "JPEG", **params)
+        except OSError:
+            # Pillow gives libjpeg one byte a pixel (two at quality >= 95) to write a
+            # progressive or optimised file into, and noisy pictures at quality 90-94 need more:
+            # libjpeg then fails ("Suspension not allowed here"). A plain baseline file is
+            # written as it goes, with no such limit.
+            buffer = io.BytesIO()
+            frames[0].save(buffer, "JPEG", **{**params, "progressive": False, "optimize": False})
     elif fmt == "png":
         level = settings.PNG_COMPRESSION_LEVEL
         if png_strategy(frames[0], level) == zlib.Z_RLE:
