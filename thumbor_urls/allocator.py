@@ -55,3 +55,14 @@ def keep_freed_memory() -> bool:
         and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
         and bool(mallopt(_M_ARENA_MAX, 1))
     )
+
+
+def give_back() -> bool:
+    """Return freed memory to the system (glibc's malloc_trim): after a request far larger than
+    the thresholds above, whose buffers would otherwise stay resident for nobody."""
+    import ctypes  # noqa: PLC0415 - imported by keep_freed_memory() already where it matters
+
+    try:
+        return bool(ctypes.CDLL(None).malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

@@ -6,10 +6,13 @@ import hashlib
 import json
 import logging
 import time
+from typing import NamedTuple
 from urllib.parse import unquote
 
-from . import codecs, meta, output, pipeline, signing
+from . import allocator, budget, codecs, meta, output, pipeline, signing
 from .config import Settings
+from .deadline import Deadline, running_until
+from .decode import guard_pixels
 from .detectors.inspector import Inspector
 from .errors import (
     ImageServiceError,
@@ -27,6 +30,20 @@ from .url import parse_path
 log = logging.getLogger("thumbor_urls.access")
 
 
+# Requests estimated to peak above this give their memory back to the system afterwards; below
+# it, freed buffers stay for the next request (allocator.py), which is what makes it fast.
+GIVE_BACK_ABOVE = 2 * allocator.TRIM_THRESHOLD
+
+
+class Rendered(NamedTuple):
+    """A plan made into an image: what the answer and the result store need."""
+
+    body: bytes
+    content_type: str
+    vary_accept: bool  # whether another Accept header could have changed the format
+    job: pipeline.Job
+
+
 class App:
     def __init__(
         self,
@@ -34,8 +51,21 @@ class App:
         source: Source | None = None,
         results: ResultStore | None = None,
         inspector: Inspector | None = None,
+        concurrency: int = 1,
     ) -> None:
+        """`concurrency`: how many requests this process may run at once (the server's
+        threads), which the memory budget of each is derived from."""
         self.settings = settings
+        guard_pixels(settings.MAX_SOURCE_PIXELS)
+        self.limits = budget.Limits(
+            budget.memory_per_request(
+                settings.MEMORY_LIMIT_MB,
+                concurrency,
+                budget.resident_bytes(),
+                settings.MAX_REQUEST_MEMORY_MB,
+            ),
+            settings.MAX_REQUEST_CPU_SECONDS,
+        )
         self.source = source or FolderSource(
             settings.FILE_LOADER_ROOT_PATH, settings.MAX_SOURCE_BYTES
         )
@@ -48,11 +78,16 @@ class App:
         # Detectors and moderation, their answers cached per original in the result store.
         self.inspector = inspector or Inspector(settings, results, repr(self.source))
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request, deadline: Deadline | None = None) -> Response:
+        """The answer to `request`; its work is abandoned (503) once `deadline` passes, by
+        default REQUEST_DEADLINE_SECONDS from now."""
         started = time.perf_counter()
         outcome = "processed"
+        if deadline is None:
+            deadline = Deadline(self.settings.REQUEST_DEADLINE_SECONDS)
         try:
-            response, outcome = self._route(request)
+            with running_until(deadline):
+                response, outcome = self._route(request)
         except ImageServiceError as error:
             response, outcome = error_response(error, self.settings.ERROR_MAX_AGE), error.code
             if error.retry_after is not None:
@@ -121,9 +156,6 @@ class App:
             return rest
         raise SignatureDoesNotMatch("the URL signature does not match the URL")
 
-    def _load_bytes(self, key: str) -> bytes:
-        return self.source.load(key).data
-
     def _check_requested_size(self, plan: Plan) -> None:
         limit = self.settings.MAX_OUTPUT_SIDE
         width, height = plan.geometry.width, plan.geometry.height
@@ -143,15 +175,26 @@ class App:
         text = f"{self._fingerprint}|{accepted}|{plan.path}"
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
-    def job(self, plan: Plan, original: Original) -> pipeline.Job:
+    def job(self, plan: Plan, original: Original, accepted: str = "") -> pipeline.Job:
         return pipeline.Job(
             plan,
             self.settings,
             original.data,
-            loader=self._load_bytes,
+            source=self.source,
             inspector=self.inspector,
             source_modified=original.last_modified,
+            limits=self.limits,
+            accepted=accepted,
         )
+
+    def render(self, plan: Plan, accepted: str, original: Original | None = None) -> Rendered:
+        """The image `plan` asks for, for clients of the `accepted` class, within the budget."""
+        if original is None:
+            original = self.source.load(plan.image)
+        job = pipeline.run(self.job(plan, original, accepted))
+        fmt, vary = output.choose(job, accepted)
+        body = output.encode(job, fmt)
+        return Rendered(body, codecs.CONTENT_TYPES[fmt], vary, job)
 
     def _image(self, plan: Plan, request: Request) -> tuple[Response, str]:
         settings = self.settings
@@ -160,25 +203,40 @@ class App:
         stored = self.results.get(key)
         if stored is not None:
             last_modified = self.source.last_modified(plan.image)
-            if last_modified is None or stored.stored_at >= last_modified:
+            if self._fresh(plan, stored.stored_at, last_modified):
                 response = self._image_response(
                     request, plan, stored.data, stored.content_type, stored.vary_accept,
                     last_modified,
                 )  # fmt: skip
                 return response, "result-cache"
         original = self.source.load(plan.image)
-        job = pipeline.run(self.job(plan, original))
-        fmt, vary = output.choose(job, accepted)
-        body = output.encode(job, fmt)
-        content_type = codecs.CONTENT_TYPES[fmt]
+        body, content_type, vary, job = self.render(plan, accepted, original)
         # A result too large to be worth a cache entry is served, not stored: nobody can fill
         # the result store with a few huge URLs.
         if job.cacheable and len(body) <= settings.RESULT_STORAGE_MAX_BYTES:
             self.results.put(key, body, content_type, vary)
+        big = job.estimate is not None and job.estimate.peak > GIVE_BACK_ABOVE
+        del job  # its frames go now, before the memory is given back
+        if big:
+            allocator.give_back()
         response = self._image_response(
             request, plan, body, content_type, vary, original.last_modified
         )
         return response, "processed"
+
+    def _fresh(self, plan: Plan, stored_at: float, last_modified: float | None) -> bool:
+        """Whether a result stored at `stored_at` is newer than its original and every image
+        its filters draw (a changed watermark changes the result)."""
+        if last_modified is not None and stored_at < last_modified:
+            return False
+        for key in plan_overlay_keys(plan):
+            try:
+                changed = self.source.last_modified(key)
+            except ImageServiceError:
+                return False
+            if changed is not None and stored_at < changed:
+                return False
+        return True
 
     def _image_response(
         self,
@@ -203,6 +261,10 @@ class App:
         if _not_modified(request, headers.get("ETag"), last_modified):
             return Response(304, headers)
         return Response(200, headers, body)
+
+
+def plan_overlay_keys(plan: Plan) -> tuple[str, ...]:
+    return tuple(key for bound in plan.filters for key in bound.overlay_keys())
 
 
 def _not_modified(request: Request, etag: str | None, last_modified: float | None) -> bool:

@@ -35,7 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
     allocator.keep_freed_memory()
     # waitress handles Ctrl-C itself and returns; a second one during shutdown lands here.
     with contextlib.suppress(KeyboardInterrupt):
-        serve(App(settings), args.host, args.port, args.threads)
+        serve(App(settings, concurrency=args.threads), args.host, args.port, args.threads)
     print("stopped", file=sys.stderr)
     return 0
 

@@ -118,6 +118,14 @@ class Settings(NamedTuple):
     MAX_ANIMATION_FRAMES: int = 1000
     # Thumbor sets no limit; each filter is a pass over every pixel of every frame.
     MAX_FILTERS: int = 20
+    # The memory one request may hold at its peak, estimated before decoding (budget.py). None:
+    # derived from MEMORY_LIMIT_MB (or Lambda's memory size) and the number of threads.
+    MAX_REQUEST_MEMORY_MB: int | None = None
+    MEMORY_LIMIT_MB: int | None = None  # the process's; None: Lambda's memory size, else 1024
+    MAX_REQUEST_CPU_SECONDS: float = 10.0  # estimated, on one core of the reference machine
+    # Work is abandoned (503) once a request has run this long; on Lambda, at most the time
+    # left less a second, before API Gateway gives up at 29-30 s.
+    REQUEST_DEADLINE_SECONDS: float = 27.0
     RESULT_STORAGE_MAX_BYTES: int = 10 << 20  # larger results are served but not stored
     # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
     SOURCE_BUCKETS: tuple[str, ...] = ()  # allow-list; the first is the default bucket
@@ -130,7 +138,6 @@ class Settings(NamedTuple):
     DEFAULT_FALLBACK_IMAGE_KEY: str = ""
     CORS_ENABLED: bool = False
     CORS_ORIGIN: str = "*"
-    REQUEST_DEADLINE_SECONDS: float = 27.0  # answer 503 after this, before API Gateway's 29-30 s
     MAX_RESPONSE_BYTES: int = 4_500_000  # larger bodies are redirected to a presigned S3 URL
     PRESIGNED_URL_EXPIRY: int = 600
     S3_TIMEOUT_SECONDS: float = 5.0
@@ -242,6 +249,9 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "RESULT_STORAGE_MAX_BYTES": lambda name, raw: _int(name, raw, 0, 2**40),
     "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),
     "MAX_FILTERS": lambda name, raw: _int(name, raw, 1, 1000),
+    "MAX_REQUEST_MEMORY_MB": lambda name, raw: _int(name, raw, 16, 2**20) if raw.strip() else None,
+    "MEMORY_LIMIT_MB": lambda name, raw: _int(name, raw, 64, 2**20) if raw.strip() else None,
+    "MAX_REQUEST_CPU_SECONDS": lambda name, raw: _float(name, raw, 0.01, 3600.0),
     "SOURCE_BUCKETS": lambda name, raw: _list(raw),
     "RESULT_STORAGE_BUCKET": lambda name, raw: raw.strip(),
     "ENABLE_SIGNATURE": _bool,

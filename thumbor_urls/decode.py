@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import importlib
 import io
+import struct
 import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
-from PIL import Image, ImageFile, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageSequence, JpegImagePlugin, UnidentifiedImageError
 
+from .deadline import checkpoint
 from .errors import ImageTooLarge, UnsupportedImageFormat
 from .jpeg_scans import without_unused_scans
-
-# Our own limit (MAX_SOURCE_PIXELS) is checked from the header; Pillow's bomb check would
-# otherwise refuse or warn about large but legitimate photos first.
-Image.MAX_IMAGE_PIXELS = None
 
 # The decoders a URL can reach: what browsers show. Pillow recognises some forty formats, and
 # each legacy decoder (TGA, PCX, SGI, DDS, ...) is attack surface no user needs; EPS and PDF run
@@ -31,6 +29,21 @@ _LATE_PLUGINS: tuple[tuple[str, str, Callable[[bytes], bool]], ...] = (
 )
 
 ORIENTATION_TAG = 0x0112
+
+
+_GUARDED: list[int] = []  # the MAX_SOURCE_PIXELS of every App of this process
+
+
+def guard_pixels(limit: int) -> None:
+    """Keep Pillow's own decompression-bomb guard on, at our limit: MAX_SOURCE_PIXELS is checked
+    from the header and the file's structure first, and Pillow's check (which refuses twice
+    its limit) stays as a second line where Pillow sizes something we did not read. Pillow's
+    limit is one for the process: with several Apps, the largest of theirs (each App checks
+    its own)."""
+    _GUARDED.append(limit)
+    Image.MAX_IMAGE_PIXELS = max(_GUARDED)
+
+
 # Modes the resampler and every encoder handle as they are (others are converted first).
 NATIVE_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
 
@@ -64,7 +77,9 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
         raise UnsupportedImageFormat(
             "the file is not a JPEG, PNG, GIF, WebP or AVIF image"
         ) from None
-    except (OSError, ValueError, SyntaxError) as error:
+    except Image.DecompressionBombError as error:
+        raise _bomb(error) from None
+    except (OSError, ValueError, SyntaxError, struct.error) as error:
         raise UnsupportedImageFormat(f"the image header cannot be read: {error}") from None
     _read_whole(image, data)
     orientation = 1
@@ -77,7 +92,9 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
     except Exception:
         orientation = 1
     header = Header(
-        format=image.format or "",
+        # A camera's multi-picture JPEG (MPO: stereo pairs, gain maps) is served as its
+        # primary image, as a browser shows it.
+        format="JPEG" if image.format == "MPO" else image.format or "",
         size=image.size,
         mode=image.mode,
         orientation=orientation,
@@ -87,6 +104,10 @@ def open_image(data: bytes) -> tuple[Image.Image, Header]:
         exif=image.info.get("exif"),
     )
     return image, header
+
+
+def _bomb(error: Exception) -> ImageTooLarge:
+    return ImageTooLarge(f"{error} (Pillow's guard, set from MAX_SOURCE_PIXELS)")
 
 
 def _registered_formats(prefix: bytes) -> tuple[str, ...]:
@@ -106,29 +127,20 @@ def _read_whole(image: Image.Image, data: bytes) -> None:
         image.decodermaxblock = max(image.decodermaxblock, len(data))
 
 
-def count_frames(image: Image.Image, limit: int) -> int:
-    """The number of frames, or ImageTooLarge once it passes `limit` (counting stops there)."""
-    if not getattr(image, "is_animated", False):
+def count_frames(image: Image.Image) -> int:
+    """The frames of a file whose structure probe.py does not read (JPEG, AVIF): what Pillow's
+    header says, which costs no decoding there. An MPO's other pictures are not frames."""
+    if image.format == "MPO" or not getattr(image, "is_animated", False):
         return 1
-    n_frames = getattr(image, "_n_frames", None)
-    if n_frames is None and image.format == "GIF":
-        # GIF has no frame count in its header; seek frame by frame, but stop at the limit so
-        # that a file with a hundred thousand frames costs no more than one over the limit.
-        count = 1
-        try:
-            while True:
-                image.seek(count)
-                count += 1
-                if count > limit:
-                    break
-        except EOFError:
-            pass
-        image.seek(0)
-        n_frames = count
-    frames = int(n_frames if n_frames is not None else getattr(image, "n_frames", 1))
-    if frames > limit:
-        raise ImageTooLarge(f"the animation has more than {limit} frames (MAX_ANIMATION_FRAMES)")
-    return frames
+    return int(getattr(image, "n_frames", 1))
+
+
+def jpeg_draft_size(size: tuple[int, int], wanted: tuple[int, int]) -> tuple[int, int]:
+    """What JPEG draft() decodes to for `wanted`: the largest DCT scale of 1/2, 1/4, 1/8 that
+    keeps both sides at least as large (Pillow's JpegImageFile.draft, as arithmetic)."""
+    ratio = min(size[0] // max(wanted[0], 1), size[1] // max(wanted[1], 1))
+    scale = next(s for s in (8, 4, 2, 1) if ratio >= s)
+    return (size[0] + scale - 1) // scale, (size[1] + scale - 1) // scale
 
 
 def draft(
@@ -137,7 +149,7 @@ def draft(
     """Let the JPEG decoder scale down by 1/2, 1/4 or 1/8 to no less than `size`, and decode
     only luma when `mode` is L. Returns the image to decode: `image`, or for a progressive JPEG
     a lighter copy of it without the scans this decode would not read (same pixels)."""
-    if image.format != "JPEG":
+    if not isinstance(image, JpegImagePlugin.JpegImageFile):
         return image
     original_width = image.width
     drafted = image.draft(mode if mode == "L" and image.mode == "RGB" else image.mode, size)
@@ -156,23 +168,40 @@ def draft(
     return copy if (copy.size, copy.mode) == (image.size, image.mode) else image
 
 
-def decode_frames(image: Image.Image, max_frames: int) -> tuple[list[Image.Image], list[int]]:
-    """All frames as full, composed images in a mode every step handles, and their durations."""
+def decode_frames(
+    image: Image.Image, max_frames: int, canvas: tuple[int, int] | None = None
+) -> tuple[list[Image.Image], list[int]]:
+    """The frames (at most `max_frames`: the header's count, or 1) as full, composed images in
+    a mode every step handles, and their durations. Pillow grows a GIF's canvas as frames
+    outside it come; `canvas`, the size it grows to, gives every frame the same size."""
     try:
-        if not getattr(image, "is_animated", False):
+        # Not Pillow's is_animated, which for a GIF reads (and may fail on) the next frame.
+        if max_frames == 1:
             image.load()
-            return [_normalize_mode(image)], [int(image.info.get("duration", 0) or 0)]
+            frame = _on_canvas(_normalize_mode(image), canvas)
+            return [frame], [int(image.info.get("duration", 0) or 0)]
         frames: list[Image.Image] = []
         durations: list[int] = []
         for index, frame in enumerate(ImageSequence.Iterator(image)):
             if index >= max_frames:
                 break
+            checkpoint()
             pixels = frame.copy()  # loads the frame; WebP sets its duration only then
             durations.append(int(frame.info.get("duration", 100) or 0))
-            frames.append(_normalize_mode(pixels, prefer_alpha=True))
+            frames.append(_on_canvas(_normalize_mode(pixels, prefer_alpha=True), canvas))
         return frames, durations
-    except (OSError, ValueError, SyntaxError) as error:
+    except Image.DecompressionBombError as error:
+        raise _bomb(error) from None
+    except (OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError) as error:
         raise UnsupportedImageFormat(f"the image data is damaged: {error}") from None
+
+
+def _on_canvas(frame: Image.Image, canvas: tuple[int, int] | None) -> Image.Image:
+    if canvas is None or frame.size == canvas:
+        return frame
+    grown = Image.new("RGBA", canvas)  # transparent where no frame has drawn yet
+    grown.paste(frame.convert("RGBA"), (0, 0))
+    return grown
 
 
 def _normalize_mode(image: Image.Image, prefer_alpha: bool = False) -> Image.Image:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import codecs, output, pipeline
+from . import codecs, pipeline
 from .app import App
 from .errors import ImageServiceError, InvalidUrl
 from .stores import FolderResultStore
@@ -104,12 +104,8 @@ def _process(app: App, path: str) -> tuple[pipeline.Job, dict[str, Any]]:
     """Run `path` as the App would for a client that sends no Accept header, store the result
     under that URL's key, and describe it."""
     plan = parse_path(path, strict=True)
-    original = app.source.load(plan.image)
-    job = pipeline.run(app.job(plan, original))
     accepted = codecs.accept_class("", app.settings, plan.output.format)
-    fmt, vary = output.choose(job, accepted)
-    body = output.encode(job, fmt)
-    content_type = codecs.CONTENT_TYPES[fmt]
+    body, content_type, vary, job = app.render(plan, accepted)
     result_key = app.result_key(plan, accepted)
     stored = job.cacheable
     if stored:

@@ -402,3 +402,17 @@ def draft_request(
         min(stored[0], math.ceil(stored[0] * out[0] * min_ratio / box_width)),
         min(stored[1], math.ceil(stored[1] * out[1] * min_ratio / box_height)),
     )
+
+
+def stored_box_and_size(
+    geometry: Geometry, working_size: Size, orientation: int
+) -> tuple[tuple[float, float, float, float], Size]:
+    """The crop box and output size in the coordinates of the pixels as stored (before the
+    orientation still to apply), so that resizing can happen before rotating."""
+    crop = geometry.crop_box
+    box = displayed_to_stored_box(
+        (crop.left, crop.top, crop.right, crop.bottom),
+        orientation,
+        oriented_size(working_size, orientation),
+    )
+    return box, oriented_size(geometry.output_size, orientation)

@@ -90,8 +90,11 @@ def _with_quality(options: codecs.EncodeOptions, quality: int) -> codecs.EncodeO
 
 def _exif_without_orientation(job: Job) -> bytes | None:
     # The pixels are upright now; an orientation tag left in would turn them again.
-    assert job.image is not None
-    exif = job.image.getexif()
+    data = job.require_header().exif
+    if not data:
+        return None
+    exif = Image.Exif()
+    exif.load(data)
     if not exif:
         return None
     exif[0x0112] = 1

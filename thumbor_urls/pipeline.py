@@ -1,8 +1,11 @@
 """The processing pipeline: a list of small steps over one Job.
 
-Geometry is planned from the header before any pixel is decoded, so the JPEG decoder can
-shrink by DCT scaling even when the request crops; orientation is applied after resizing,
-on the small image.
+Everything that can be known before decoding is: the file's structure (its canvas and frames),
+the geometry, the overlays' headers and the size the JPEG decoder will produce, so that the
+request's cost is checked against its budget before the first pixel exists (costs.py,
+budget.py). Geometry is planned from the header, so the JPEG decoder can shrink by DCT scaling
+even when the request crops; orientation is applied after resizing, on the small image. Work
+stops between steps and frames once the answer is no longer wanted (deadline.py).
 """
 
 from __future__ import annotations
@@ -13,21 +16,25 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from . import moderation, transform
+from . import budget, costs, moderation, transform
 from .config import Settings
+from .deadline import checkpoint
 from .decode import Header, count_frames, decode_frames, draft, open_image
 from .detectors import Detection, sample
-from .errors import ImageTooLarge, NoSuchKey
+from .errors import ImageTooLarge, InvalidFilterArgument, NoSuchKey
 from .filters import FilterContext
 from .geometry import (
     Box,
     Geometry,
-    displayed_to_stored_box,
     draft_request,
     oriented_size,
     plan_geometry,
+    stored_box_and_size,
 )
+from .overlays import Overlays
 from .plan import Plan
+from .probe import probe
+from .sources import Source
 
 if TYPE_CHECKING:
     from .detectors.inspector import Inspector
@@ -60,21 +67,27 @@ class Job:
         settings: Settings,
         data: bytes,
         *,
-        loader: Callable[[str], bytes] | None = None,
+        source: Source | None = None,
         inspector: Inspector | None = None,
         source_modified: float | None = None,
+        limits: budget.Limits | None = None,
+        accepted: str = "",
     ) -> None:
         self.plan = plan
         self.settings = settings
         self.data = data
-        # Reads other images (watermarks, frames) through the source of the originals.
-        self.loader = loader
+        # Other images (watermarks, frames), read through the source of the originals.
+        self.overlays = Overlays(source, settings.MAX_SOURCE_PIXELS)
         # smart/, smart_crop() and moderation: who answers, and what they answered.
         self.inspector = inspector
         self.source_modified = source_modified  # the original's version, checked by cached answers
+        self.limits = limits  # None: no budget (tests of single steps)
+        self.accepted = accepted  # the automatic formats the client takes (codecs.accept_class)
+        self.estimate: budget.Estimate | None = None
+        # The canvas every frame is given when the file's structure says Pillow grows it.
+        self.canvas: tuple[int, int] | None = None
         self.frames: list[Image.Image] = []
         self.durations: list[int] = []
-        self.assets: dict[str, Image.Image] = {}
 
     def require_header(self) -> Header:
         assert self.header is not None, "read_header runs first"
@@ -84,39 +97,50 @@ class Job:
         assert self.geometry is not None, "plan_geometry runs first"
         return self.geometry
 
-    def load_asset(self, key: str) -> Image.Image:
-        """Another image for a filter, decoded once per request and held to the same limits
-        as originals."""
-        if key not in self.assets:
-            if self.loader is None:
-                raise NoSuchKey(f"no image at {key!r}")
-            image, header = open_image(self.loader(key))
-            _check_pixels(header.size, self.settings.MAX_SOURCE_PIXELS)
-            frames, _ = decode_frames(image, 1)
-            self.assets[key] = frames[0].convert("RGBA")
-        return self.assets[key]
+    def load_overlay(self, key: str, at_least: tuple[int, int] | None = None) -> Image.Image:
+        return self.overlays.image(key, at_least)
+
+    def overlay_size(self, key: str) -> tuple[int, int]:
+        return self.overlays.header(key).size
 
 
 Step = Callable[[Job], None]
 
 
 def read_header(job: Job) -> None:
+    """The file's structure and header, and the limits that need nothing more: an animation's
+    canvas and frames are read from its blocks and checked before Pillow opens it."""
+    settings = job.settings
+    structure = probe(job.data, settings.MAX_ANIMATION_FRAMES)
+    if structure is not None:
+        check_source(structure.size, structure.frames, settings)
+        job.canvas = structure.size
     job.image, header = open_image(job.data)
-    frames = count_frames(job.image, job.settings.MAX_ANIMATION_FRAMES)
-    job.header = header._replace(frames=frames)
-    job.orientation = header.orientation if job.settings.RESPECT_ORIENTATION else 1
+    if structure is not None:
+        header = header._replace(size=structure.size, frames=structure.frames)
+    else:
+        header = header._replace(frames=count_frames(job.image))
+    job.header = header
+    job.orientation = header.orientation if settings.RESPECT_ORIENTATION else 1
     job.working_size = job.loaded_size = oriented_size(header.size, job.orientation)
 
 
 def check_limits(job: Job) -> None:
-    _check_pixels(job.require_header().size, job.settings.MAX_SOURCE_PIXELS)
+    header = job.require_header()
+    check_source(header.size, header.frames, job.settings)
 
 
-def _check_pixels(size: tuple[int, int], limit: int) -> None:
+def check_source(size: tuple[int, int], frames: int, settings: Settings) -> None:
+    limit = settings.MAX_SOURCE_PIXELS
     if size[0] * size[1] > limit:
         raise ImageTooLarge(
             f"the image has {size[0]}x{size[1]} pixels, over the limit of {limit} "
             "(MAX_SOURCE_PIXELS)"
+        )
+    if frames > settings.MAX_ANIMATION_FRAMES:
+        raise ImageTooLarge(
+            f"the animation has more than {settings.MAX_ANIMATION_FRAMES} frames "
+            "(MAX_ANIMATION_FRAMES)"
         )
 
 
@@ -125,20 +149,48 @@ def plan_from_header(job: Job) -> None:
         _plan(job)
 
 
-def decode(job: Job) -> None:
+def read_overlays(job: Job) -> None:
+    """The headers of the images watermark() and frame() draw, so that their cost is known."""
+    for bound in job.plan.filters:
+        for key in bound.overlay_keys():
+            try:
+                job.overlays.header(key)
+            except NoSuchKey:
+                raise InvalidFilterArgument(
+                    f"{bound.name}(): there is no image at {key!r}"
+                ) from None
+
+
+def prepare_decode(job: Job) -> None:
+    """Tell the JPEG decoder the smallest size it may produce (nothing is decoded yet)."""
     assert job.image is not None
     header = job.require_header()
-    if job.geometry is not None and not header.animated:
-        wanted = header.size
-        box, out = _stored_box_and_size(job)
-        if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
-            wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
-            if job.inspector is not None:
-                wanted = _at_least(wanted, job.inspector.decode_floor(job.plan, header.size))
-        job.image = draft(job.image, job.data, wanted, "L" if _grey_is_enough(job) else None)
+    if job.geometry is None or header.animated:
+        return
+    wanted = header.size
+    box, out = stored_box_and_size(job.geometry, job.working_size, job.orientation)
+    if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
+        wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
+        if job.inspector is not None:
+            wanted = _at_least(wanted, job.inspector.decode_floor(job.plan, header.size))
+    job.image = draft(job.image, job.data, wanted, "L" if _grey_is_enough(job) else None)
+
+
+def check_budget(job: Job) -> None:
+    """Refuse (413) before decoding what would not fit the request's memory or CPU budget."""
+    if job.limits is not None:
+        job.estimate = costs.estimate(job)
+        budget.check(job.estimate, job.limits)
+
+
+def decode(job: Job) -> None:
+    assert job.image is not None
     # cover() keeps the first frame only, so the others are never decoded.
-    max_frames = 1 if job.plan.output.cover else job.settings.MAX_ANIMATION_FRAMES
-    job.frames, job.durations = decode_frames(job.image, max_frames)
+    frames = 1 if job.plan.output.cover else job.require_header().frames
+    job.frames, job.durations = decode_frames(job.image, frames, job.canvas)
+    # The decoded image is a frame now, or was copied into them: no second reference may keep
+    # a full-size copy alive through the rest of the request.
+    job.image = None
 
 
 # Filters that commute with grayscale(): they move pixels without looking at their colour.
@@ -165,18 +217,25 @@ def trim(job: Job) -> None:
     """Trim needs pixels, so it orients first and plans the geometry afterwards."""
     if job.plan.trim is None:
         return
-    job.frames = [transform.orient(frame, job.orientation) for frame in job.frames]
+    orientation = job.orientation
+    _each_frame(job, lambda frame: transform.orient(frame, orientation))
     job.orientation = 1
     box = transform.trim_box(job.frames[0], job.plan.trim.corner, job.plan.trim.tolerance)
     if box is not None:
         job.trim = box
-        job.frames = [frame.crop(box.as_tuple()) for frame in job.frames]
+        _each_frame(job, lambda frame: frame.crop(box.as_tuple()))
         job.working_size = (box.width, box.height)
         crop = job.plan.geometry.crop
         if crop is not None:
             # Thumbor takes crop coordinates in the original and moves them with the trim.
             job.plan = job.plan.with_geometry(crop=crop.shifted(-box.left, -box.top))
     _plan(job)
+    # The geometry is known only now: what is left is checked against the budget again.
+    if job.limits is not None:
+        rest = costs.estimate_rest(job)
+        budget.check(rest, job.limits)
+        if job.estimate is None or rest.peak > job.estimate.peak:
+            job.estimate = rest
 
 
 def detect(job: Job) -> None:
@@ -205,53 +264,71 @@ def moderate(job: Job) -> None:
 
 
 def resize(job: Job) -> None:
-    box, out = _stored_box_and_size(job)
-    scale_x = job.frames[0].width / _stored_working_size(job)[0]
-    scale_y = job.frames[0].height / _stored_working_size(job)[1]
+    box, out = stored_box_and_size(job.require_geometry(), job.working_size, job.orientation)
+    stored = oriented_size(job.working_size, job.orientation)
+    scale_x = job.frames[0].width / stored[0]
+    scale_y = job.frames[0].height / stored[1]
     scaled = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
     resample = transform.RESAMPLING[job.settings.PILLOW_RESAMPLING_FILTER]
-    job.frames = [transform.crop_and_resize(f, scaled, out, resample) for f in job.frames]
+    _each_frame(job, lambda frame: transform.crop_and_resize(frame, scaled, out, resample))
 
 
 def orient(job: Job) -> None:
-    job.frames = [transform.orient(frame, job.orientation) for frame in job.frames]
+    orientation = job.orientation
+    if orientation != 1:
+        _each_frame(job, lambda frame: transform.orient(frame, orientation))
     job.orientation = 1
 
 
 def flip(job: Job) -> None:
     horizontal, vertical = job.require_geometry().flips
-    job.frames = [transform.flip(frame, horizontal, vertical) for frame in job.frames]
+    if horizontal or vertical:
+        _each_frame(job, lambda frame: transform.flip(frame, horizontal, vertical))
 
 
 def apply_filters(job: Job) -> None:
     canvas = job.require_geometry().canvas
+    settings = job.settings
+
+    def check_size(size: tuple[int, int]) -> None:
+        check_output_size(size, settings)
+
     for bound in job.plan.filters:
-        job.frames = [
-            bound.spec.apply(frame, FilterContext(canvas, index, job.load_asset), *bound.args)
-            for index, frame in enumerate(job.frames)
-        ]
+        for index, frame in enumerate(job.frames):
+            checkpoint()
+            context = FilterContext(canvas, index, job.load_overlay, job.overlay_size, check_size)
+            job.frames[index] = bound.spec.apply(frame, context, *bound.args)
 
 
 def blur_flagged(job: Job) -> None:
     if job.verdict is not None and job.verdict.blurred:
         strength = job.verdict.policy.blur
-        job.frames = [moderation.blur(frame, strength) for frame in job.frames]
+        _each_frame(job, lambda frame: moderation.blur(frame, strength))
 
 
 def draw_debug(job: Job) -> None:
     if not job.plan.debug:
         return
     geometry = job.require_geometry()
-    job.frames = [
-        transform.draw_focal_points(frame, geometry.focal_points, geometry.crop_box, geometry.flips)
-        for frame in job.frames
-    ]
+    points, box, flips = geometry.focal_points, geometry.crop_box, geometry.flips
+    _each_frame(job, lambda frame: transform.draw_focal_points(frame, points, box, flips))
+
+
+def _each_frame(job: Job, change: Callable[[Image.Image], Image.Image]) -> None:
+    """Replace every frame by `change(frame)`, one at a time, so that a frame's old pixels go
+    as soon as its new ones exist; the work stops between frames once the answer is unwanted."""
+    for index, frame in enumerate(job.frames):
+        checkpoint()
+        job.frames[index] = change(frame)
 
 
 PIPELINE: tuple[Step, ...] = (
     read_header,
     check_limits,
     plan_from_header,
+    read_overlays,
+    prepare_decode,
+    check_budget,
     decode,
     trim,
     detect,
@@ -270,6 +347,7 @@ META_PIPELINE: tuple[Step, ...] = (read_header, check_limits, plan_from_header)
 
 def run(job: Job, steps: tuple[Step, ...] = PIPELINE) -> Job:
     for step in steps:
+        checkpoint()
         step(job)
     return job
 
@@ -279,7 +357,7 @@ def run_meta(job: Job) -> Job:
     # trim has to look at the pixels before the geometry is known, and so do the detectors.
     detecting = job.inspector is not None and job.inspector.wants_points(job.plan)
     if job.geometry is None or detecting:
-        run(job, (decode, trim, detect))
+        run(job, (read_overlays, prepare_decode, check_budget, decode, trim, detect))
     return job
 
 
@@ -327,23 +405,3 @@ def _at_least(wanted: tuple[int, int], longer_side: int) -> tuple[int, int]:
         return wanted
     scale = longer_side / max(*wanted, 1)
     return (math.ceil(wanted[0] * scale), math.ceil(wanted[1] * scale))
-
-
-def _stored_working_size(job: Job) -> tuple[int, int]:
-    """The working image's size in the orientation its pixels are stored in right now."""
-    return oriented_size(job.working_size, job.orientation)
-
-
-def _stored_box_and_size(
-    job: Job,
-) -> tuple[tuple[float, float, float, float], tuple[int, int]]:
-    """The crop box and output size in the coordinates of the pixels as stored (before the
-    orientation still to apply), so resizing happens before rotating."""
-    geometry = job.require_geometry()
-    crop = geometry.crop_box
-    box = displayed_to_stored_box(
-        (crop.left, crop.top, crop.right, crop.bottom),
-        job.orientation,
-        _stored_working_size(job),
-    )
-    return box, oriented_size(geometry.output_size, job.orientation)

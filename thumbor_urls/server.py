@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .app import App
+from .deadline import Deadline
 from .messages import Request
 
 StartResponse = Callable[..., Any]
@@ -50,7 +51,10 @@ def request_from_environ(environ: Environ) -> Request:
 
 def make_wsgi_app(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        response = app.handle(request_from_environ(environ))
+        # waitress says when the client has closed its connection: the work stops then too.
+        gone = environ.get("waitress.client_disconnected")
+        deadline = Deadline(app.settings.REQUEST_DEADLINE_SECONDS, gone if callable(gone) else None)
+        response = app.handle(request_from_environ(environ), deadline)
         headers = dict(response.headers)
         headers.setdefault("Content-Length", str(len(response.body)))
         status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
@@ -68,4 +72,13 @@ def serve(app: App, host: str, port: int, threads: int = 4) -> None:
     logging.getLogger("thumbor_urls").info(
         "serving %s on http://%s:%d/ (Ctrl-C stops)", app.source, host, port
     )
-    waitress.serve(make_wsgi_app(app), host=host, port=port, threads=threads, ident="thumbor_urls")
+    waitress.serve(
+        make_wsgi_app(app),
+        host=host,
+        port=port,
+        threads=threads,
+        ident="thumbor_urls",
+        # Keep reading a connection while its request is processed, so that a client that
+        # hangs up is noticed (waitress.client_disconnected) and its work abandoned.
+        channel_request_lookahead=1,
+    )

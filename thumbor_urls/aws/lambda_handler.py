@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote
 from .. import features
 from ..app import App
 from ..config import Settings
+from ..deadline import Deadline
 from ..errors import ImageServiceError, ServiceUnavailable
 from ..messages import Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
@@ -109,7 +110,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
             line = {"outcome": error.code}
         else:
             response, line = _handle_before_deadline(
-                service.app, request, _deadline(settings, context)
+                service.app, request, _deadline(settings, context), _remaining(context)
             )
         response = _after(settings, request, response, extra)
     if request.method == "HEAD" and response.body:
@@ -161,38 +162,55 @@ def to_proxy(response: Response) -> dict[str, Any]:
     }
 
 
+def _remaining(context: Any) -> float | None:
+    """Seconds before Lambda ends this invocation, where the context says."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000 if callable(remaining) else None
+
+
 def _deadline(settings: Settings, context: Any) -> float:
     seconds = settings.REQUEST_DEADLINE_SECONDS
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
+    remaining = _remaining(context)
+    if remaining is not None:
         # Keep a second to answer before Lambda itself times out.
-        seconds = min(seconds, max(0.1, remaining() / 1000 - 1.0))
+        seconds = min(seconds, max(0.1, remaining - 1.0))
     return seconds
 
 
+# After its deadline, how long the work may take to reach its next check and stop (a step,
+# a frame, a filter's pass), before the answer goes without it.
+STOP_GRACE_SECONDS = 1.0
+
+
 def _handle_before_deadline(
-    app: App, request: Request, seconds: float
+    app: App, request: Request, seconds: float, remaining: float | None
 ) -> tuple[Response, dict[str, Any]]:
-    """The App's answer, or a 503 once `seconds` have passed (the work goes on in its thread;
-    Pillow cannot be interrupted, but API Gateway gets a clear answer instead of its 504)."""
+    """The App's answer, or a 503 once `seconds` have passed. The work runs in a thread and
+    checks the same deadline between its steps, frames and passes, so it stops soon after:
+    it is waited for (within what is left of Lambda's time), so that no thread outlives the
+    invocation and its memory is free for the next one."""
+    deadline = Deadline(seconds)
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            box["response"] = app.handle(request)
+            box["response"] = app.handle(request, deadline)
         finally:
             box["line"] = _CATCHER.lines.pop(threading.get_ident(), {})
 
     thread = threading.Thread(target=work, name="thumbor-urls-request", daemon=True)
     thread.start()
     thread.join(seconds)
-    if "response" not in box:
+    if thread.is_alive():
+        grace = STOP_GRACE_SECONDS if remaining is None else max(remaining - seconds - 0.2, 0.0)
+        thread.join(min(grace, STOP_GRACE_SECONDS))
+    response = box.get("response")
+    if response is None or (deadline.expired() and response.status == 503):
         error = ServiceUnavailable(
             f"the image took longer than {seconds:.1f} s to process; retry, or ask for less"
         )
-        response = _with_retry_after(error_response(error, 0), error)
-        return response, {"outcome": "deadline"}
-    return box["response"], box.get("line", {})
+        return _with_retry_after(error_response(error, 0), error), {"outcome": "deadline"}
+    return response, box.get("line", {})
 
 
 def _with_retry_after(response: Response, error: ImageServiceError) -> Response:

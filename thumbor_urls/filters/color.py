@@ -19,7 +19,8 @@ from typing import Any
 
 from PIL import Image, ImageMath
 
-from .registry import REQUIRED, FilterContext, Param, Str, register
+from ..budget import Cost, Frame
+from .registry import REQUIRED, CostContext, FilterContext, Param, Str, per_pixel, register
 
 # --- Thumbor's parameter types (thumbor/filters/__init__.py, BaseFilter) ----------------------
 NUMBER = r"-?\d+"
@@ -158,7 +159,11 @@ def map_channels(image: Image.Image, *luts: Lut) -> Image.Image:
 
 
 # --- Filters --------------------------------------------------------------------------------
-@register("grayscale")
+def _grey_cost(frame: Frame, ctx: CostContext) -> Cost:
+    return Cost(frame.with_bands(2 if frame.bands in (2, 4) else 1), 0, 3.0 * frame.pixels)
+
+
+@register("grayscale", cost=_grey_cost)
 def grayscale(image: Image.Image, ctx: FilterContext) -> Image.Image:
     """Grey levels only (alpha kept)."""
     return image.convert("LA" if "A" in image.getbands() else "L")
@@ -170,7 +175,7 @@ def _shift_table(percent: int) -> Lut:
     return [clamp8(value + delta) for value in range(256)]
 
 
-@register("brightness", whole("value", clamp=(-100, 100)))
+@register("brightness", whole("value", clamp=(-100, 100)), cost=per_pixel(ns=4))
 def brightness(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     """Add value% of 255 to every channel (clamped: beyond +-100 every pixel already saturates)."""
     return map_channels(image, _shift_table(value))
@@ -179,7 +184,7 @@ def brightness(image: Image.Image, ctx: FilterContext, value: int) -> Image.Imag
 # contrast(v): factor = (v + 100)^2 / 100. At factor >= 12800, that is |v + 100| >= 1132, every
 # value but 128 already lands on 0 or 255, so clamping v there cannot change a pixel; it also
 # keeps us clear of the int overflow Thumbor's C has from |v| > 46240.
-@register("contrast", whole("value", clamp=(-1232, 1032)))
+@register("contrast", whole("value", clamp=(-1232, 1032)), cost=per_pixel(ns=4))
 def contrast(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     """Stretch every channel around 128 by (value + 100)^2 / 100 percent."""
     factor = trunc_div((value + 100) * (value + 100), 100)
@@ -192,6 +197,7 @@ def contrast(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     whole("red", clamp=(-100, 100)),
     whole("green", clamp=(-100, 100)),
     whole("blue", clamp=(-100, 100)),
+    cost=per_pixel(ns=6, colour=True),
 )
 def rgb(image: Image.Image, ctx: FilterContext, red: int, green: int, blue: int) -> Image.Image:
     """Add red%, green% and blue% of 255 to each channel."""
@@ -214,6 +220,7 @@ def _blend_table(percent: int, fill: int) -> Lut:
     # Thumbor reads it with bytearray.fromhex() into exactly three bytes; anything else is an
     # exception there (a 500), refused here.
     Str("fill", r"[0-9a-fA-F]{6}"),
+    cost=per_pixel(ns=6, colour=True),
 )
 def colorize(
     image: Image.Image, ctx: FilterContext, red: int, green: int, blue: int, fill: str
@@ -230,7 +237,13 @@ def colorize(
 
 # Thumbor's C overflows float->int conversion (undefined behaviour) long before this; at 1e6
 # every pixel that is not exactly grey already saturates.
-@register("saturation", decimal("change", clamp=(-1e6, 1e6)))
+def _saturation_cost(frame: Frame, ctx: CostContext, change: float) -> Cost:
+    # Three float bands, their perceived brightness and three changed ones (measured 40 B/px).
+    transient = 44 * frame.pixels if frame.bands >= 3 else 0
+    return Cost(frame, transient, 60.0 * frame.pixels)
+
+
+@register("saturation", decimal("change", clamp=(-1e6, 1e6)), cost=_saturation_cost)
 def saturation(image: Image.Image, ctx: FilterContext, change: float) -> Image.Image:
     """Scale each pixel's distance from its perceived brightness (1 unchanged, 0 grey)."""
     bands, alpha = split_alpha(image)
@@ -295,7 +308,7 @@ def _equalize_tables(histogram: Sequence[int], channels: int) -> list[Lut]:
     return tables
 
 
-@register("equalize")
+@register("equalize", cost=per_pixel(ns=6))
 def equalize(image: Image.Image, ctx: FilterContext) -> Image.Image:
     """Histogram equalization of each colour channel, over the whole frame."""
     image = normalise(image)

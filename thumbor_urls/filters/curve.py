@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from .color import Lut, map_channels
-from .registry import FilterContext, Param, register
+from .registry import FilterContext, Param, per_pixel, register
 
 Point = tuple[int, int]
 
@@ -105,7 +105,12 @@ def _curve_param(name: str) -> Param:
 
 
 @register(
-    "curve", _curve_param("all"), _curve_param("red"), _curve_param("green"), _curve_param("blue")
+    "curve",
+    _curve_param("all"),
+    _curve_param("red"),
+    _curve_param("green"),
+    _curve_param("blue"),
+    cost=per_pixel(ns=6, colour=True),
 )
 def curve(
     image: Image.Image,

@@ -7,7 +7,8 @@ import re
 
 from PIL import Image
 
-from .registry import FilterContext, Int, Param, Str, register
+from ..budget import Cost, Frame
+from .registry import CostContext, FilterContext, Int, Overlay, Param, register
 
 _POSITION = re.compile(r"(-?)(\d+)(p?)|center|repeat")
 _RATIO = re.compile(r"-?\d+|none")
@@ -77,14 +78,48 @@ def _paste(base: Image.Image, mark: Image.Image, x: int, y: int) -> None:
 _MAX_TILES, _TILE_CAP = 100, 6
 
 
+def _watermark_cost(
+    frame: Frame,
+    ctx: CostContext,
+    key: str,
+    x: str,
+    y: str,
+    alpha: int,
+    w_ratio: float | None,
+    h_ratio: float | None,
+) -> Cost:
+    natural = ctx.overlay(key)
+    mark = natural
+    scaled = None
+    if w_ratio or h_ratio:
+        width, height = _scaled_size(
+            frame_size(frame), (natural.width, natural.height), w_ratio, h_ratio
+        )
+        scaled = natural.sized(width, height)
+        mark = ctx.overlay(key, (scaled.width, scaled.height))
+    # A copy of the mark, its alpha band twice, the mark resized (and the resampler's pass),
+    # the picture as RGBA, and one tile cut to fit.
+    transient = mark.bytes + 2 * mark.pixels + 4 * frame.pixels + mark.bytes
+    if scaled is not None:
+        transient += scaled.bytes + 4 * scaled.width * mark.height
+    out = frame.with_bands(4 if frame.bands in (2, 4) else 3)
+    ns = 20.0 * frame.pixels + 20.0 * mark.pixels + (30.0 * scaled.pixels if scaled else 0.0)
+    return Cost(out, transient, ns)
+
+
+def frame_size(frame: Frame) -> tuple[int, int]:
+    return frame.width, frame.height
+
+
 @register(
     "watermark",
-    Str("image"),
+    Overlay("image"),
     Param("x", "position", _position),
     Param("y", "position", _position),
     Int("alpha", 0, 100),
     Param("w_ratio", "percent|none", _ratio, default=None),
     Param("h_ratio", "percent|none", _ratio, default=None),
+    cost=_watermark_cost,
 )
 def watermark(
     image: Image.Image,
@@ -97,14 +132,21 @@ def watermark(
     h_ratio: float | None,
 ) -> Image.Image:
     """Draw another image over this one; alpha 0 is opaque, 100 invisible."""
-    mark = ctx.image(key, "watermark").convert("RGBA")
+    size = None
+    if w_ratio or h_ratio:
+        size = _scaled_size(image.size, ctx.size_of(key, "watermark"), w_ratio, h_ratio)
+        size = (max(size[0], 1), max(size[1], 1))
+    # Decoded no larger than it will be drawn (a JPEG mark by DCT scaling), once for every
+    # frame and every watermark() naming it: changed only on a copy.
+    mark = ctx.image(key, "watermark", size)
     if alpha:
         # Thumbor subtracts from every pixel's alpha rather than scaling it.
         delta = 255 * alpha // 100
-        mark.putalpha(mark.getchannel("A").point(lambda v: max(v - delta, 0)))
-    if w_ratio or h_ratio:
-        size = _scaled_size(image.size, mark.size, w_ratio, h_ratio)
-        mark = mark.resize((max(size[0], 1), max(size[1], 1)), Image.Resampling.LANCZOS)
+        faded = mark.getchannel("A").point(lambda v: max(v - delta, 0))
+        mark = mark.copy()
+        mark.putalpha(faded)
+    if size is not None:
+        mark = mark.resize(size, Image.Resampling.LANCZOS)
     xs = _offsets(x, image.width, mark.width)
     ys = _offsets(y, image.height, mark.height)
     if x == y == "repeat" and len(xs) * len(ys) > _MAX_TILES:
@@ -148,10 +190,21 @@ def _target_lengths(runs: list[tuple[int, int, bool]], target: int) -> list[int]
     ]
 
 
-@register("frame", Str("image"))
+def _frame_cost(frame: Frame, ctx: CostContext, key: str) -> Cost:
+    patch = ctx.overlay(key)
+    # The padding is read from the patch's borders: at most its own size.
+    out = Frame(frame.width + patch.width - 2, frame.height + patch.height - 2, 4)
+    # The picture as RGBA, the patch's inside, one cell stretched (at most the whole output),
+    # and the border pixels read one by one in Python.
+    transient = 4 * frame.pixels + patch.bytes + 2 * out.bytes + 64 * (patch.width + patch.height)
+    ns = 40.0 * out.pixels + 20.0 * patch.pixels + 2000.0 * (patch.width + patch.height)
+    return Cost(out, transient, ns)
+
+
+@register("frame", Overlay("image"), cost=_frame_cost)
 def frame(image: Image.Image, ctx: FilterContext, key: str) -> Image.Image:
     """Draw a nine-patch frame around the image, padding it first as the patch asks."""
-    patch = ctx.image(key, "frame").convert("RGBA")
+    patch = ctx.image(key, "frame")  # read only: the shared decoded copy will do
     width, height = patch.size
     pixels = patch.load()
     assert pixels is not None
@@ -165,11 +218,9 @@ def frame(image: Image.Image, ctx: FilterContext, key: str) -> Image.Image:
     pad_right = bottom[::-1].index(True) if True in bottom else 0
     pad_top = right.index(True) if True in right else 0
     pad_bottom = right[::-1].index(True) if True in right else 0
-    base = Image.new(
-        "RGBA",
-        (image.width + pad_left + pad_right, image.height + pad_top + pad_bottom),
-        (255, 255, 255, 255),
-    )
+    size = (image.width + pad_left + pad_right, image.height + pad_top + pad_bottom)
+    ctx.allow(size)  # a patch's padding can make the result larger than any requested size
+    base = Image.new("RGBA", size, (255, 255, 255, 255))
     # As Thumbor: the picture is laid over the white canvas, so it is flattened with the padding.
     base.alpha_composite(image.convert("RGBA"), (pad_left, pad_top))
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from PIL import Image
 
+from ..budget import Cost, Frame
 from ..errors import InvalidFilterArgument, NoSuchKey, UnknownFilter
 
 
@@ -94,6 +95,14 @@ def Bool(name: str, default: Any = REQUIRED) -> Param:
     return Param(name, "bool", parse, default)
 
 
+IMAGE = "image"  # the kind of a parameter that names another image (watermark, frame)
+
+
+def Overlay(name: str) -> Param:
+    """The key of another image, read through the source of the originals."""
+    return Str(name)._replace(kind=IMAGE)
+
+
 def Str(name: str, pattern: str = r".+", default: Any = REQUIRED) -> Param:
     compiled = re.compile(pattern)
 
@@ -119,12 +128,45 @@ def Choice(name: str, choices: Sequence[str], default: Any = REQUIRED) -> Param:
     return Param(name, "|".join(choices), parse, default)
 
 
+class OverlayFrame(Protocol):
+    def __call__(self, key: str, at_least: tuple[int, int] | None = None) -> Frame:
+        """The image at `key` as decode_size(key, at_least) would decode it."""
+        ...
+
+
+class CostContext(NamedTuple):
+    """What a filter's cost declaration may know besides the frame: the canvas fill() and
+    friends draw into, and the decoded size of the images watermark() and frame() draw."""
+
+    canvas: tuple[int, int]
+    overlay: OverlayFrame
+
+
+# (frame, context, *arguments) -> Cost: what the filter will hold and do on one frame, an upper
+# bound checked against measured peaks by tests/test_budget.py.
+FilterCost = Callable[..., Cost]
+
+
+def per_pixel(transient: float = 0.0, ns: float = 5.0, *, colour: bool = False) -> FilterCost:
+    """The cost of a filter that writes a frame of its input's size: `transient` bytes and `ns`
+    nanoseconds a pixel. `colour`: grey frames come out RGB(A), converted first."""
+
+    def cost(frame: Frame, ctx: CostContext, *args: Any) -> Cost:
+        out, extra = frame, 0
+        if colour and frame.bands < 3:
+            out, extra = frame.with_bands(frame.bands + 2), 4
+        return Cost(out, int((transient + extra) * frame.pixels), ns * frame.pixels)
+
+    return cost
+
+
 class FilterSpec(NamedTuple):
     name: str
     params: tuple[Param, ...]
     phase: Phase
     apply: Callable[..., Any]
     doc: str = ""
+    cost: FilterCost | None = None  # every post-transform filter has one
 
     def bind(self, raw_args: Sequence[str]) -> tuple[Any, ...]:
         """Typed argument values for `raw_args`, or InvalidFilterArgument naming the problem."""
@@ -167,6 +209,14 @@ class BoundFilter(NamedTuple):
     def name(self) -> str:
         return self.spec.name
 
+    def overlay_keys(self) -> tuple[str, ...]:
+        """The keys of the other images this filter draws (its `image` parameters)."""
+        return tuple(
+            value
+            for param, value in zip(self.spec.params, self.args, strict=True)
+            if param.kind == IMAGE
+        )
+
 
 class IgnoredFilter(NamedTuple):
     """A filter Thumbor would silently skip; we skip it too but say why in `meta/`."""
@@ -183,16 +233,26 @@ class Registry:
         self.specs: dict[str, FilterSpec] = {}
 
     def register(
-        self, name: str, *params: Param, phase: Phase = Phase.POST_TRANSFORM
+        self,
+        name: str,
+        *params: Param,
+        phase: Phase = Phase.POST_TRANSFORM,
+        cost: FilterCost | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if phase is Phase.POST_TRANSFORM and cost is None:
+            raise ValueError(f"filter {name} touches pixels and must declare its cost")
+
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-            if name in self.specs:
-                raise ValueError(f"filter {name} registered twice")
             doc = (function.__doc__ or "").strip().splitlines()
-            self.specs[name] = FilterSpec(name, params, phase, function, doc[0] if doc else "")
+            self.add(FilterSpec(name, params, phase, function, doc[0] if doc else "", cost))
             return function
 
         return decorate
+
+    def add(self, spec: FilterSpec) -> None:
+        if spec.name in self.specs:
+            raise ValueError(f"filter {spec.name} registered twice")
+        self.specs[spec.name] = spec
 
     def bind(self, name: str, raw_args: Sequence[str]) -> BoundFilter:
         spec = self.specs.get(name)
@@ -211,14 +271,32 @@ class FilterContext(NamedTuple):
     # The box that fill() and friends draw into: the requested size after fit-in adjustments.
     canvas: tuple[int, int]
     frame_index: int = 0
-    # Reads another image (watermark, frame) through the same source as originals, RGBA,
-    # cached for the request; None where no source is at hand.
-    load_image: Callable[[str], Image.Image] | None = None
+    # Another image (watermark, frame) read through the same source as originals, as RGBA,
+    # decoded once per request at no less than the size given; None where no source is at hand.
+    load_image: Callable[[str, tuple[int, int] | None], Image.Image] | None = None
+    # That image's size, from its header.
+    image_size: Callable[[str], tuple[int, int]] | None = None
+    # ImageTooLarge when a frame of this size would pass the output limits.
+    check_size: Callable[[tuple[int, int]], None] | None = None
 
-    def image(self, key: str, filter_name: str) -> Image.Image:
+    def image(
+        self, key: str, filter_name: str, at_least: tuple[int, int] | None = None
+    ) -> Image.Image:
         try:
             if self.load_image is None:
                 raise NoSuchKey(key)
-            return self.load_image(key)
+            return self.load_image(key, at_least)
         except NoSuchKey:
             raise InvalidFilterArgument(f"{filter_name}(): there is no image at {key!r}") from None
+
+    def size_of(self, key: str, filter_name: str) -> tuple[int, int]:
+        try:
+            if self.image_size is None:
+                raise NoSuchKey(key)
+            return self.image_size(key)
+        except NoSuchKey:
+            raise InvalidFilterArgument(f"{filter_name}(): there is no image at {key!r}") from None
+
+    def allow(self, size: tuple[int, int]) -> None:
+        if self.check_size is not None:
+            self.check_size(size)
