@@ -382,6 +382,22 @@ def test_results_are_stored_and_reused_until_the_original_changes(client, root, 
     assert client("/unsafe/120x80/astronaut.jpg").body == first.body
 
 
+def test_a_changed_watermark_invalidates_the_results_that_drew_it(client, root, tmp_path):
+    Image.new("RGBA", (40, 40), (255, 0, 0, 255)).save(root / "mark.png")
+    path = "/unsafe/120x80/filters:watermark(mark.png,0,0,0)/astronaut.jpg"
+    red = decode(client(path).body).convert("RGB").getpixel((5, 5))
+    stored = [p for p in (tmp_path / "results").rglob("*") if p.is_file() and p.suffix != ".json"]
+    assert len(stored) == 1
+    Image.new("RGBA", (40, 40), (0, 0, 255, 255)).save(root / "mark.png")
+    later = time.time() + 5
+    os.utime(root / "mark.png", (later, later))
+    blue = decode(client(path).body).convert("RGB").getpixel((5, 5))
+    assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0], (red, blue)
+    # A watermark that is gone is a 400, not a stale result.
+    (root / "mark.png").unlink()
+    assert client(path).status == 400
+
+
 def test_originals_are_never_modified(client, root):
     before = {p.name: p.read_bytes() for p in root.iterdir()}
     for path in ("/unsafe/100x100/astronaut.jpg", "/unsafe/trim/pan.gif", "/unsafe/meta/pan.webp"):
