@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 ROOT ?= samples
 
-.PHONY: setup peers serve test lint typecheck unit clean bench bench-smoke
+.PHONY: setup peers serve test lint typecheck unit clean bench bench-smoke stress
 
 setup: $(STAMP)
 
@@ -45,6 +45,11 @@ clean:
 # BENCH_ARGS for example: --runs 30 --jobs fit300,cover800 /path/to/more/photos
 bench: setup
 	$(BIN)/python -m bench.run --setup $(BENCH_ARGS)
+
+# 60 s of normal and hostile requests from 4 clients against the local server (loopback only):
+# no 5xx but 503, peak RSS under 1 GiB, idle RSS back (issue 22). STRESS_ARGS: --seconds 20 ...
+stress: setup
+	$(BIN)/python -m bench.stress $(STRESS_ARGS)
 
 # Seconds: every job on a tiny synthetic image (also run by `make test`).
 bench-smoke: setup

@@ -142,3 +142,14 @@ def legacy(fmt: str) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # Pillow 13 deprecates writing IM
         return encoded(image, fmt)
+
+
+def noise_png(size: tuple[int, int]) -> bytes:
+    """Noise: nothing in it compresses or is flat, the worst case of every decoder and filter."""
+    grey = Image.effect_noise(size, 100).convert("L")
+    bands = (
+        grey,
+        grey.transpose(Image.Transpose.ROTATE_180),
+        grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+    )
+    return encoded(Image.merge("RGB", bands), "PNG", compress_level=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -30,8 +31,9 @@ from .url import parse_path
 log = logging.getLogger("thumbor_urls.access")
 
 
-# Requests estimated to peak above this give their memory back to the system afterwards; below
-# it, freed buffers stay for the next request (allocator.py), which is what makes it fast.
+# When no request is in flight and the process holds more than this above its idle size, the
+# freed memory goes back to the system; below it, freed buffers stay for the next request
+# (allocator.py), which is what makes a request fast.
 GIVE_BACK_ABOVE = 2 * allocator.TRIM_THRESHOLD
 
 
@@ -66,6 +68,9 @@ class App:
             ),
             settings.MAX_REQUEST_CPU_SECONDS,
         )
+        self._idle = budget.resident_bytes()
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self.source = source or FolderSource(
             settings.FILE_LOADER_ROOT_PATH, settings.MAX_SOURCE_BYTES
         )
@@ -85,6 +90,8 @@ class App:
         outcome = "processed"
         if deadline is None:
             deadline = Deadline(self.settings.REQUEST_DEADLINE_SECONDS)
+        with self._in_flight_lock:
+            self._in_flight += 1
         try:
             with running_until(deadline):
                 response, outcome = self._route(request)
@@ -97,6 +104,8 @@ class App:
             log.exception("unexpected error for %s", request.path)
             bug = ImageServiceError("the image could not be processed; this is a server bug")
             response, outcome = error_response(bug, self.settings.ERROR_MAX_AGE), bug.code
+        finally:
+            self._request_done()
         if request.method == "HEAD":
             response = response.without_body()
         log.info(
@@ -112,6 +121,16 @@ class App:
             )
         )
         return response
+
+    def _request_done(self) -> None:
+        """Give freed memory back once the process is idle and well above its idle size."""
+        with self._in_flight_lock:
+            self._in_flight -= 1
+            idle = self._in_flight == 0
+        if idle and self._idle is not None:
+            resident = budget.resident_bytes()
+            if resident is not None and resident - self._idle > GIVE_BACK_ABOVE:
+                allocator.give_back()
 
     def _route(self, request: Request) -> tuple[Response, str]:
         if request.method not in ("GET", "HEAD"):
@@ -215,10 +234,6 @@ class App:
         # the result store with a few huge URLs.
         if job.cacheable and len(body) <= settings.RESULT_STORAGE_MAX_BYTES:
             self.results.put(key, body, content_type, vary)
-        big = job.estimate is not None and job.estimate.peak > GIVE_BACK_ABOVE
-        del job  # its frames go now, before the memory is given back
-        if big:
-            allocator.give_back()
         response = self._image_response(
             request, plan, body, content_type, vary, original.last_modified
         )

@@ -93,22 +93,20 @@ def _watermark_cost(
     scaled = None
     if w_ratio or h_ratio:
         width, height = _scaled_size(
-            frame_size(frame), (natural.width, natural.height), w_ratio, h_ratio
+            (frame.width, frame.height), (natural.width, natural.height), w_ratio, h_ratio
         )
         scaled = natural.sized(width, height)
         mark = ctx.overlay(key, (scaled.width, scaled.height))
-    # A copy of the mark, its alpha band twice, the mark resized (and the resampler's pass),
-    # the picture as RGBA, and one tile cut to fit.
-    transient = mark.bytes + 2 * mark.pixels + 4 * frame.pixels + mark.bytes
+    # A faded copy of the mark and its alpha band (alpha only), the mark resized and the
+    # resampler's pass (ratios only), the picture as RGBA, and one tile cut to fit it.
+    transient = 4 * frame.pixels + 4 * min(mark.pixels, frame.pixels)
+    if alpha:
+        transient += mark.bytes + 2 * mark.pixels
     if scaled is not None:
         transient += scaled.bytes + 4 * scaled.width * mark.height
     out = frame.with_bands(4 if frame.bands in (2, 4) else 3)
     ns = 20.0 * frame.pixels + 20.0 * mark.pixels + (30.0 * scaled.pixels if scaled else 0.0)
     return Cost(out, transient, ns)
-
-
-def frame_size(frame: Frame) -> tuple[int, int]:
-    return frame.width, frame.height
 
 
 @register(
