@@ -386,12 +386,14 @@ def test_a_changed_watermark_invalidates_the_results_that_drew_it(client, root, 
     Image.new("RGBA", (40, 40), (255, 0, 0, 255)).save(root / "mark.png")
     path = "/unsafe/120x80/filters:watermark(mark.png,0,0,0)/astronaut.jpg"
     red = decode(client(path).body).convert("RGB").getpixel((5, 5))
+    assert isinstance(red, tuple)
     stored = [p for p in (tmp_path / "results").rglob("*") if p.is_file() and p.suffix != ".json"]
     assert len(stored) == 1
     Image.new("RGBA", (40, 40), (0, 0, 255, 255)).save(root / "mark.png")
     later = time.time() + 5
     os.utime(root / "mark.png", (later, later))
     blue = decode(client(path).body).convert("RGB").getpixel((5, 5))
+    assert isinstance(blue, tuple)
     assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0], (red, blue)
     # A watermark that is gone is a 400, not a stale result.
     (root / "mark.png").unlink()
