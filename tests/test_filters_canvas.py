@@ -238,6 +238,19 @@ def test_frame_pads_and_draws_a_nine_patch(client, root, photo):
     assert middle == rgb(gradient((200, 100)), (100, 50))[:3]  # the stretched hole shows the photo
 
 
+@pytest.mark.parametrize(
+    ("setting", "limit"), [("MAX_OUTPUT_SIDE", 203), ("MAX_OUTPUT_PIXELS", 204 * 104 - 1)]
+)
+def test_frame_padding_is_held_to_the_output_limits(make_client, root, photo, setting, limit):
+    nine_patch(root)  # 2 px of padding: the 200x100 picture becomes 204x104
+    response = make_client(**{setting: limit})(f"/unsafe/filters:frame(f.png)/{photo}")
+    assert response.status == 413
+    assert setting in json.loads(response.body)["message"]
+    assert (
+        make_client(**{setting: limit + 1})(f"/unsafe/filters:frame(f.png)/{photo}").status == 200
+    )
+
+
 def test_missing_frame_is_a_clear_400(client, photo):
     response = client(f"/unsafe/filters:frame(nope.png)/{photo}")
     assert response.status == 400

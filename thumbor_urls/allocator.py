@@ -8,7 +8,8 @@ that makes and drops images of a few MB gets fresh pages for each, and the kerne
 4 KB page on its first touch: blur(6,2) on an 800x450 frame, about thirty images of 4.5 MB,
 took ~8,000 page faults and a fifth of the request's time in a fresh process. Setting glibc's
 own ceilings at start skips that warm-up. The peak does not change (the same buffers exist at
-the same time); between requests up to 64 MB of freed memory may stay resident.
+the same time); between requests freed memory may stay resident, up to 128 MiB above the idle
+process, past which the App gives it back once idle (give_back()).
 
 Every thread of the server would also get an arena of its own, each to warm up and to keep its
 freed memory apart: with one arena for all, the same warm heap serves whichever thread takes the
@@ -58,8 +59,8 @@ def keep_freed_memory() -> bool:
 
 
 def give_back() -> bool:
-    """Return freed memory to the system (glibc's malloc_trim): after a request far larger than
-    the thresholds above, whose buffers would otherwise stay resident for nobody."""
+    """Return freed memory to the system (glibc's malloc_trim): once idle after requests far
+    larger than the thresholds above, whose buffers would otherwise stay resident for nobody."""
     import ctypes  # noqa: PLC0415 - imported by keep_freed_memory() already where it matters
 
     try:
