@@ -128,13 +128,11 @@ def decode_cost(job: Job, ledger: Ledger, state: State) -> State:
     # After draft(), what the JPEG decoder will produce; a GIF's canvas as its frames grow it.
     width, height = job.image.size if header.format == "JPEG" else header.size
     decoded = Frame(width, height, bands_of(job.image.mode))
-    out = (
-        decoded
-        if job.image.mode in ("L", "LA", "RGB", "RGBA", "CMYK")
-        else decoded.with_bands(4 if decoded.bands in (2, 4) else (1 if decoded.bands == 1 else 3))
-    )
     transient = DECODER_BYTES.get(header.format, 0) * decoded.pixels
-    if out is not decoded:  # converted to a mode every step takes; both exist for a moment
+    out = decoded
+    if job.image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        # Converted to a mode every step takes (decode._normalize_mode): both exist a moment.
+        out = decoded.with_bands({1: 1, 2: 4, 4: 4}.get(decoded.bands, 3))
         transient += image_bytes(width, height, 4) + decoded.bytes
     ns = DECODER_NS.get(header.format, 60.0) * decoded.pixels
     if header.format == "JPEG":
@@ -272,7 +270,7 @@ ENCODER_ALPHA_BYTES = {"jpeg": 15, "webp": 48}
 LOSSLESS_WEBP_BYTES = 48
 ENCODER_FIXED = {"avif": 16 * MiB, "heic": 16 * MiB, "heif": 16 * MiB}
 # CPU per output pixel (measured on noise: the worst case of every encoder).
-ENCODER_NS = {"jpeg": 60.0, "png": 220.0, "webp": 400.0, "gif": 100.0, "avif": 1200.0}
+ENCODER_NS = {"jpeg": 60.0, "png": 240.0, "webp": 400.0, "gif": 100.0, "avif": 1200.0}
 LOSSLESS_WEBP_NS = 1500.0
 ENCODER_FIXED_NS = {"avif": 3e8, "heic": 3e8, "heif": 3e8}
 
@@ -315,8 +313,8 @@ def _encoder_ns(fmt: str, job: Job, lossless: bool, frame: Frame) -> float:
     speed = job.settings.AVIF_SPEED
     if fmt == "avif" and speed is not None and speed < 6:
         ns *= 2 ** (6 - speed)  # each step down of aom's speed about doubles the time
-    if fmt == "png" and job.settings.PNG_COMPRESSION_LEVEL > 6:
-        ns *= 4
+    if fmt == "png":  # zlib's work is per byte: per band
+        ns *= max(frame.bands, 1) / 4 * (4 if job.settings.PNG_COMPRESSION_LEVEL > 6 else 1)
     return ns * frame.pixels + ENCODER_FIXED_NS.get(fmt, 0.0)
 
 
