@@ -25,6 +25,7 @@ from tests.peak import measure
 from thumbor_urls import budget, pipeline
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
+from thumbor_urls.errors import ImageTooLarge
 from thumbor_urls.url import parse_path
 
 MiB = budget.MiB
@@ -86,14 +87,18 @@ def estimate(folder: Path, shape: Shape, side: int) -> int:
 
 
 def largest_within(folder: Path, shape: Shape, limit: int) -> tuple[int, int]:
-    """The side whose estimate comes closest to `limit` from below, and that estimate: the
-    estimate grows with the pixels, so two points give the side, then it is walked down."""
+    """The side whose estimate comes closest to `limit` from below (with the source within
+    MAX_SOURCE_BYTES), and that estimate: the estimate grows with the pixels, so two points
+    give the side, then it is walked down."""
     low, high = 200, 600
     a, b = estimate(folder, shape, low), estimate(folder, shape, high)
     per_pixel = (b - a) / (high * high - low * low)
     side = int(math.sqrt(max((limit - a) / per_pixel + low * low, 1)))
     while side > 16:
-        peak = estimate(folder, shape, side)
+        try:
+            peak = estimate(folder, shape, side)
+        except ImageTooLarge:  # the source itself is over MAX_SOURCE_BYTES
+            peak = limit + 1
         if peak <= limit:
             return side, peak
         side = int(side * 0.98)
@@ -111,6 +116,7 @@ def main() -> int:
         else:
             os.environ.pop("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", None)
             limit = budget.memory_per_request(None, 4, idle, None)
+        limit = limit // MiB * MiB  # MAX_REQUEST_MEMORY_MB is whole MiB
         for shape in SHAPES:
             side, peak = largest_within(folder, shape, limit)
             (folder / f"src.{shape.suffix}").write_bytes(shape.make(side))
