@@ -1,16 +1,21 @@
-"""All settings, read once from the environment.
+"""All settings, read once from the environment, each described once.
 
-Names follow Thumbor's settings wherever Thumbor has one, so a Thumbor user's configuration
-carries over. Defaults work on one machine with no AWS at all.
+A setting is a field of `Settings`: its name (named like Thumbor's setting wherever Thumbor
+has one, so a Thumbor user's configuration carries over), its type and default, and in its
+annotation a `Setting`: how the environment's text is read, what it means, and whether it
+changes the bytes of a result. Parsing (`Settings.from_env`), the result cache's fingerprint
+and the reference table (docs/reference.md) are all derived from these. Defaults work on one
+machine with no AWS at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Annotated, Any, NamedTuple, get_type_hints
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -20,7 +25,22 @@ class SettingError(ValueError):
     pass
 
 
-def _bool(name: str, raw: str) -> bool:
+Parse = Callable[[str, str], object]  # (name, text) -> value, or SettingError
+
+
+class Setting(NamedTuple):
+    """How a setting is read and what it means."""
+
+    parse: Parse
+    doc: str
+    output: bool = False  # it changes the bytes of a result: part of every result's cache key
+    shown_default: str = ""  # the default as the docs show it, where the value itself would not
+
+
+# --- parsers ----------------------------------------------------------------------------------
+
+
+def boolean(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -29,32 +49,71 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingError(f"{name} must be true or false, got {raw!r}")
 
 
-def _int(name: str, raw: str, low: int, high: int) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+def integer(low: int, high: int) -> Parse:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise SettingError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
 
 
-def _float(name: str, raw: str, low: float, high: float) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise SettingError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+def number(low: float, high: float) -> Parse:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise SettingError(f"{name} must be a number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise SettingError(f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
 
 
-def _list(raw: str) -> tuple[str, ...]:
+def optional(parse: Parse) -> Parse:
+    """`parse`, or None for an empty value."""
+    return lambda name, raw: parse(name, raw) if raw.strip() else None
+
+
+def choice(*choices: str, upper: bool = False) -> Parse:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def names(name: str, raw: str) -> tuple[str, ...]:
+    """A comma-separated list."""
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
-RESAMPLING_FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR", "HAMMING", "NEAREST")
+def text(name: str, raw: str) -> str:
+    return raw.strip()
 
+
+def secret(name: str, raw: str) -> str:
+    return raw  # a key is taken as written: spaces may be part of it
+
+
+def folder(name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def folder_or_none(name: str, raw: str) -> Path | None:
+    return Path(raw) if raw.strip() else None
+
+
+RESAMPLING_FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR", "HAMMING", "NEAREST")
+MODERATION_BACKENDS = ("rekognition", "none")
+_QUALITY = integer(1, 100)
 
 # The system's temporary directory, looked up in the variables tempfile.gettempdir() reads
 # first (without its checks that the folder is writable): importing tempfile costs about 6 ms of
@@ -70,85 +129,284 @@ class Settings(NamedTuple):
     costs 7 ms of every cold start.)"""
 
     # Signing
-    SECURITY_KEY: str = ""
-    ALLOW_UNSAFE_URL: bool = True
+    SECURITY_KEY: Annotated[str, Setting(secret, "key for Thumbor's HMAC-SHA1 URL signatures")] = ""
+    ALLOW_UNSAFE_URL: Annotated[bool, Setting(boolean, "accept `/unsafe/` URLs")] = True
     # Where originals and results live
-    FILE_LOADER_ROOT_PATH: Path = Path("samples")
-    RESULT_STORAGE_FILE_STORAGE_ROOT_PATH: Path | None = Path(
-        _TEMPORARY, "thumbor_urls", "result_storage"
-    )
+    FILE_LOADER_ROOT_PATH: Annotated[
+        Path, Setting(folder, "folder of originals (`--root` overrides)")
+    ] = Path("samples")
+    RESULT_STORAGE_FILE_STORAGE_ROOT_PATH: Annotated[
+        Path | None,
+        Setting(
+            folder_or_none,
+            "folder for cached results; empty turns caching off",
+            shown_default="$TMPDIR/thumbor_urls/result_storage",
+        ),
+    ] = Path(_TEMPORARY, "thumbor_urls", "result_storage")
+    RESULT_STORAGE_MAX_BYTES: Annotated[
+        int, Setting(integer(0, 2**40), "larger results are served but not stored")
+    ] = 10 << 20
     # Output
-    QUALITY: int = 80
-    WEBP_QUALITY: int | None = None
-    AVIF_QUALITY: int | None = None
-    # aom's speed, 0 (slowest, smallest) to 10; None keeps Pillow's default (6), as Thumbor does.
-    AVIF_SPEED: int | None = None
-    PROGRESSIVE_JPEG: bool = True
-    # zlib level 4: within 1% of level 6's size in half the time (measured on the samples).
-    PNG_COMPRESSION_LEVEL: int = 4
-    AUTO_WEBP: bool = False
-    AUTO_AVIF: bool = False
-    AUTO_PNG_TO_JPG: bool = False
-    PRESERVE_EXIF_INFO: bool = False
-    RESPECT_ORIENTATION: bool = True
-    PILLOW_RESAMPLING_FILTER: str = "LANCZOS"
-    # JPEG DCT scaling keeps at least this many times the pixels the resize needs per axis.
-    JPEG_DRAFT_MIN_RATIO: float = 1.0
+    QUALITY: Annotated[int, Setting(_QUALITY, "JPEG (and default WebP/AVIF) quality", True)] = 80
+    WEBP_QUALITY: Annotated[
+        int | None,
+        Setting(optional(_QUALITY), "WebP quality (100: lossless)", True, "`QUALITY`"),
+    ] = None
+    AVIF_QUALITY: Annotated[
+        int | None, Setting(optional(_QUALITY), "AVIF quality", True, "`QUALITY`")
+    ] = None
+    AVIF_SPEED: Annotated[
+        int | None,
+        Setting(
+            optional(integer(0, 10)),
+            "aom encoder speed, 0 (slowest, smallest files) to 10; AVIF is by far the slowest "
+            "output",
+            True,
+            "Pillow's (6)",
+        ),
+    ] = None
+    PROGRESSIVE_JPEG: Annotated[bool, Setting(boolean, "progressive JPEG output", True)] = True
+    PNG_COMPRESSION_LEVEL: Annotated[
+        int,
+        Setting(
+            integer(0, 9),
+            "zlib level 0-9 (Thumbor's default is 6: level 4 is within 1% of its size in half "
+            "the time)",
+            True,
+        ),
+    ] = 4
+    AUTO_WEBP: Annotated[bool, Setting(boolean, "pick WebP when the `Accept` header allows")] = (
+        False
+    )
+    AUTO_AVIF: Annotated[
+        bool, Setting(boolean, "pick AVIF (for stills) when the `Accept` header allows")
+    ] = False
+    AUTO_PNG_TO_JPG: Annotated[
+        bool, Setting(boolean, "write PNGs without transparency as JPEG", True)
+    ] = False
+    PRESERVE_EXIF_INFO: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "keep EXIF metadata (with the orientation reset, since the pixels are upright)",
+            True,
+        ),
+    ] = False
+    RESPECT_ORIENTATION: Annotated[
+        bool,
+        Setting(boolean, "apply EXIF orientation (Thumbor's default is `false`)", True),
+    ] = True
+    PILLOW_RESAMPLING_FILTER: Annotated[
+        str,
+        Setting(
+            choice(*RESAMPLING_FILTERS, upper=True),
+            "`LANCZOS`, `BICUBIC`, `BILINEAR`, `HAMMING` or `NEAREST`",
+            True,
+        ),
+    ] = "LANCZOS"
+    JPEG_DRAFT_MIN_RATIO: Annotated[
+        float,
+        Setting(
+            number(1.0, 8.0),
+            "JPEG DCT scaling keeps at least this many times the pixels the resize needs",
+            True,
+        ),
+    ] = 1.0
     # Caching headers
-    MAX_AGE: int = 86400
-    ERROR_MAX_AGE: int = 60
-    ENABLE_ETAGS: bool = True
-    # Behaviour
-    DETECTORS: tuple[str, ...] = ()
-    STRICT_FILTERS: bool = False
+    MAX_AGE: Annotated[
+        int, Setting(integer(0, 10 * 365 * 86400), "`Cache-Control: max-age` of images")
+    ] = 86400
+    ERROR_MAX_AGE: Annotated[
+        int,
+        Setting(integer(0, 86400), "`max-age` of client errors (server errors are `no-store`)"),
+    ] = 60
+    ENABLE_ETAGS: Annotated[
+        bool, Setting(boolean, "send `ETag` and answer `If-None-Match` with 304")
+    ] = True
+    # Filters
+    STRICT_FILTERS: Annotated[
+        bool, Setting(boolean, "400 for unknown filters and bad filter arguments")
+    ] = False
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
-    DETECTION_MAX_SIDE: int = 600  # detectors see a copy at most this large, never the original
-    MODERATION: bool = False  # moderate every image served, not only moderate() requests
-    MODERATION_BACKEND: str = "rekognition"  # rekognition, or none (moderation then fails)
-    MODERATION_MIN_CONFIDENCE: float = 75.0
-    MODERATION_LABELS: tuple[str, ...] = ()  # act on these labels (or parents) only; empty: any
-    MODERATION_BLUR: float = 5.0  # blur radius, in % of the output's longer side
-    MODERATION_FAIL_OPEN: bool = False  # serve unmoderated (uncached) when the backend fails
-    REKOGNITION_TIMEOUT_SECONDS: float = 5.0
-    # Limits
-    MAX_SOURCE_BYTES: int = 50 << 20  # originals (and watermarks) larger than this are refused
-    MAX_SOURCE_PIXELS: int = 100_000_000
-    MAX_OUTPUT_SIDE: int = 16383
-    MAX_OUTPUT_PIXELS: int = 50_000_000
-    MAX_ANIMATION_FRAMES: int = 1000
+    DETECTORS: Annotated[
+        tuple[str, ...],
+        Setting(
+            names,
+            "comma list of focal-point detectors for `smart/`, tried in order: `opencv`, "
+            "`saliency`, `rekognition`",
+            True,
+        ),
+    ] = ()
+    DETECTION_MAX_SIDE: Annotated[
+        int,
+        Setting(
+            integer(64, 4096), "the detectors (and moderation) see a copy this large at most", True
+        ),
+    ] = 600
+    MODERATION: Annotated[
+        bool, Setting(boolean, "moderate every image served (flagged images are blurred)", True)
+    ] = False
+    MODERATION_BACKEND: Annotated[
+        str,
+        Setting(
+            choice(*MODERATION_BACKENDS),
+            "`rekognition` (DetectModerationLabels) or `none` (moderation then answers 503)",
+        ),
+    ] = "rekognition"
+    MODERATION_MIN_CONFIDENCE: Annotated[
+        float,
+        Setting(number(0.0, 100.0), "labels below this confidence (0-100) are ignored", True),
+    ] = 75.0
+    MODERATION_LABELS: Annotated[
+        tuple[str, ...],
+        Setting(
+            names,
+            "comma list: act only on these labels or their parents, e.g. "
+            "`Explicit Nudity,Violence`",
+            True,
+            "(any)",
+        ),
+    ] = ()
+    MODERATION_BLUR: Annotated[
+        float,
+        Setting(
+            number(0.1, 100.0),
+            "blur radius of flagged images, in % of the output's longer side",
+            True,
+        ),
+    ] = 5.0
+    MODERATION_FAIL_OPEN: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "when the backend fails: `false` answers 503, `true` serves the image unmoderated "
+            "(not cached)",
+        ),
+    ] = False
+    REKOGNITION_TIMEOUT_SECONDS: Annotated[
+        float, Setting(number(0.1, 60.0), "per Rekognition call")
+    ] = 5.0
+    # Limits (README "Limits")
+    MAX_SOURCE_BYTES: Annotated[
+        int,
+        Setting(
+            integer(1, 2**40),
+            "originals and watermarks larger than this are refused (413) from their size, "
+            "before they are read",
+        ),
+    ] = 50 << 20
+    MAX_SOURCE_PIXELS: Annotated[
+        int,
+        Setting(
+            integer(1, 2**40),
+            "larger originals are refused (413) from their header or structure; Pillow's own "
+            "guard is set from it",
+        ),
+    ] = 100_000_000
+    MAX_ANIMATION_FRAMES: Annotated[
+        int,
+        Setting(
+            integer(1, 100_000),
+            "animations with more frames are refused (413), counted without decoding",
+        ),
+    ] = 1000
+    MAX_OUTPUT_SIDE: Annotated[
+        int, Setting(integer(1, 65500), "larger requested or resulting sides are refused (413)")
+    ] = 16383
+    MAX_OUTPUT_PIXELS: Annotated[
+        int,
+        Setting(
+            integer(1, 2**32),
+            "larger requested or resulting images (width x height) are refused (413)",
+        ),
+    ] = 50_000_000
     # Thumbor sets no limit; each filter is a pass over every pixel of every frame.
-    MAX_FILTERS: int = 20
-    # The memory one request may hold at its peak, estimated before decoding (budget.py). None:
-    # derived from MEMORY_LIMIT_MB (or Lambda's memory size) and the number of threads.
-    MAX_REQUEST_MEMORY_MB: int | None = None
-    MEMORY_LIMIT_MB: int | None = None  # the process's; None: Lambda's memory size, else 1024
-    MAX_REQUEST_CPU_SECONDS: float = 10.0  # estimated, on one core of the reference machine
-    # Work is abandoned (503) once a request has run this long; on Lambda, at most the time
-    # left less a second, before API Gateway gives up at 29-30 s.
-    REQUEST_DEADLINE_SECONDS: float = 27.0
-    RESULT_STORAGE_MAX_BYTES: int = 10 << 20  # larger results are served but not stored
+    MAX_FILTERS: Annotated[
+        int, Setting(integer(1, 1000), "URLs with more filters are refused (400)")
+    ] = 20
+    MAX_REQUEST_MEMORY_MB: Annotated[
+        int | None,
+        Setting(
+            optional(integer(16, 2**20)),
+            "the memory one request may hold at its peak, estimated before decoding (413 "
+            "beyond it)",
+            shown_default="derived: (`MEMORY_LIMIT_MB` x 0.9 - idle) / threads",
+        ),
+    ] = None
+    MEMORY_LIMIT_MB: Annotated[
+        int | None,
+        Setting(
+            optional(integer(64, 2**20)),
+            "what the process may use: the per-request budget is derived from it",
+            shown_default="Lambda's memory size, else 1024",
+        ),
+    ] = None
+    MAX_REQUEST_CPU_SECONDS: Annotated[
+        float,
+        Setting(
+            number(0.01, 3600.0),
+            "the CPU one request may take, estimated before decoding on one core of the "
+            "reference machine (413 beyond it)",
+        ),
+    ] = 10.0
+    REQUEST_DEADLINE_SECONDS: Annotated[
+        float,
+        Setting(
+            number(0.1, 900.0),
+            "work is abandoned (503) past it; on Lambda, at most the time left less 1 s",
+        ),
+    ] = 27.0
     # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
-    SOURCE_BUCKETS: tuple[str, ...] = ()  # allow-list; the first is the default bucket
-    RESULT_STORAGE_BUCKET: str = ""  # S3 bucket for results (and oversize responses)
-    ENABLE_SIGNATURE: bool = False  # read SECURITY_KEY from the SECRETS_MANAGER secret
-    SECRETS_MANAGER: str = ""  # secret id or ARN
-    SECRET_KEY: str = ""  # field of a JSON secret; empty: the whole secret string is the key
-    ENABLE_DEFAULT_FALLBACK_IMAGE: bool = False
-    DEFAULT_FALLBACK_IMAGE_BUCKET: str = ""
-    DEFAULT_FALLBACK_IMAGE_KEY: str = ""
-    CORS_ENABLED: bool = False
-    CORS_ORIGIN: str = "*"
-    MAX_RESPONSE_BYTES: int = 4_500_000  # larger bodies are redirected to a presigned S3 URL
-    PRESIGNED_URL_EXPIRY: int = 600
-    S3_TIMEOUT_SECONDS: float = 5.0
+    SOURCE_BUCKETS: Annotated[
+        tuple[str, ...],
+        Setting(names, "(Lambda) allow-list of source buckets; the first is the default"),
+    ] = ()
+    RESULT_STORAGE_BUCKET: Annotated[
+        str, Setting(text, "(Lambda) bucket for results (and oversize responses)")
+    ] = ""
+    ENABLE_SIGNATURE: Annotated[
+        bool, Setting(boolean, "(Lambda) read `SECURITY_KEY` from the `SECRETS_MANAGER` secret")
+    ] = False
+    SECRETS_MANAGER: Annotated[str, Setting(text, "(Lambda) the signing secret's id or ARN")] = ""
+    SECRET_KEY: Annotated[
+        str,
+        Setting(text, "(Lambda) field of a JSON secret; empty: the whole secret string is the key"),
+    ] = ""
+    ENABLE_DEFAULT_FALLBACK_IMAGE: Annotated[
+        bool, Setting(boolean, "(Lambda) answer errors with the fallback image")
+    ] = False
+    DEFAULT_FALLBACK_IMAGE_BUCKET: Annotated[
+        str, Setting(text, "(Lambda) the fallback image's bucket")
+    ] = ""
+    DEFAULT_FALLBACK_IMAGE_KEY: Annotated[
+        str, Setting(text, "(Lambda) the fallback image's key")
+    ] = ""
+    CORS_ENABLED: Annotated[
+        bool, Setting(boolean, "(Lambda) send `Access-Control-Allow-Origin`")
+    ] = False
+    CORS_ORIGIN: Annotated[
+        str, Setting(lambda name, raw: raw.strip() or "*", "(Lambda) the allowed origin")
+    ] = "*"
+    MAX_RESPONSE_BYTES: Annotated[
+        int,
+        Setting(
+            integer(1, 6 * 1024 * 1024),
+            "(Lambda) larger bodies are redirected to a presigned S3 URL",
+        ),
+    ] = 4_500_000
+    PRESIGNED_URL_EXPIRY: Annotated[
+        int, Setting(integer(1, 7 * 86400), "(Lambda) seconds a presigned URL is valid")
+    ] = 600
+    S3_TIMEOUT_SECONDS: Annotated[float, Setting(number(0.1, 60.0), "(Lambda) per S3 call")] = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for name, parse in _PARSERS.items():
-            if name in env:
-                values[name] = parse(name, env[name])
+        values = {
+            name: setting.parse(name, env[name])
+            for name, setting in described().items()
+            if name in env
+        }
         return cls(**values)  # type: ignore[arg-type]
 
     def replace(self, **changes: object) -> Settings:
@@ -164,106 +422,44 @@ class Settings(NamedTuple):
 
     def output_fingerprint(self) -> str:
         """A short hash of every setting that changes the bytes of a result (for cache keys)."""
-        relevant = (
-            self.QUALITY,
-            self.webp_quality,
-            self.avif_quality,
-            self.AVIF_SPEED,
-            self.PROGRESSIVE_JPEG,
-            self.PNG_COMPRESSION_LEVEL,
-            self.PRESERVE_EXIF_INFO,
-            self.AUTO_PNG_TO_JPG,
-            self.RESPECT_ORIENTATION,
-            self.PILLOW_RESAMPLING_FILTER,
-            self.JPEG_DRAFT_MIN_RATIO,
-            self.DETECTORS,
-            self.DETECTION_MAX_SIDE,
-            self.MODERATION,
-            self.MODERATION_MIN_CONFIDENCE,
-            self.MODERATION_LABELS,
-            self.MODERATION_BLUR,
-        )
+        relevant = [(name, getattr(self, name)) for name in output_settings()]
         return hashlib.blake2b(repr(relevant).encode(), digest_size=6).hexdigest()
 
 
-def _path_or_none(name: str, raw: str) -> Path | None:
-    return Path(raw) if raw.strip() else None
+_DESCRIBED: dict[str, Setting] = {}
 
 
-def _resampling(name: str, raw: str) -> str:
-    value = raw.strip().upper()
-    if value not in RESAMPLING_FILTERS:
-        raise SettingError(f"{name} must be one of {', '.join(RESAMPLING_FILTERS)}, got {raw!r}")
-    return value
+def described() -> dict[str, Setting]:
+    """Every setting's description, by name, in the order of Settings (read from the
+    annotations once, when first asked: it costs a millisecond nobody's import should pay)."""
+    if not _DESCRIBED:
+        hints = get_type_hints(Settings, globalns=vars(sys.modules[__name__]), include_extras=True)
+        for name in Settings._fields:
+            _DESCRIBED[name] = _setting_of(hints[name])
+    return _DESCRIBED
 
 
-MODERATION_BACKENDS = ("rekognition", "none")
+def _setting_of(hint: Any) -> Setting:
+    for extra in getattr(hint, "__metadata__", ()):
+        if isinstance(extra, Setting):
+            return extra
+    raise TypeError(f"a setting without a description: {hint!r}")
 
 
-def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
-    value = raw.strip().lower()
-    if value not in choices:
-        raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-    return value
+def output_settings() -> tuple[str, ...]:
+    return tuple(name for name, setting in described().items() if setting.output)
 
 
-def _optional_quality(name: str, raw: str) -> int | None:
-    return _int(name, raw, 1, 100) if raw.strip() else None
-
-
-_PARSERS: dict[str, Callable[[str, str], object]] = {
-    "SECURITY_KEY": lambda name, raw: raw,
-    "ALLOW_UNSAFE_URL": _bool,
-    "FILE_LOADER_ROOT_PATH": lambda name, raw: Path(raw),
-    "RESULT_STORAGE_FILE_STORAGE_ROOT_PATH": _path_or_none,
-    "QUALITY": lambda name, raw: _int(name, raw, 1, 100),
-    "WEBP_QUALITY": _optional_quality,
-    "AVIF_QUALITY": _optional_quality,
-    "AVIF_SPEED": lambda name, raw: _int(name, raw, 0, 10) if raw.strip() else None,
-    "PROGRESSIVE_JPEG": _bool,
-    "PNG_COMPRESSION_LEVEL": lambda name, raw: _int(name, raw, 0, 9),
-    "AUTO_WEBP": _bool,
-    "AUTO_AVIF": _bool,
-    "AUTO_PNG_TO_JPG": _bool,
-    "PRESERVE_EXIF_INFO": _bool,
-    "RESPECT_ORIENTATION": _bool,
-    "PILLOW_RESAMPLING_FILTER": _resampling,
-    "JPEG_DRAFT_MIN_RATIO": lambda name, raw: _float(name, raw, 1.0, 8.0),
-    "MAX_AGE": lambda name, raw: _int(name, raw, 0, 10 * 365 * 86400),
-    "ERROR_MAX_AGE": lambda name, raw: _int(name, raw, 0, 86400),
-    "ENABLE_ETAGS": _bool,
-    "DETECTORS": lambda name, raw: _list(raw),
-    "STRICT_FILTERS": _bool,
-    "DETECTION_MAX_SIDE": lambda name, raw: _int(name, raw, 64, 4096),
-    "MODERATION": _bool,
-    "MODERATION_BACKEND": lambda name, raw: _choice(name, raw, MODERATION_BACKENDS),
-    "MODERATION_MIN_CONFIDENCE": lambda name, raw: _float(name, raw, 0.0, 100.0),
-    "MODERATION_LABELS": lambda name, raw: _list(raw),
-    "MODERATION_BLUR": lambda name, raw: _float(name, raw, 0.1, 100.0),
-    "MODERATION_FAIL_OPEN": _bool,
-    "REKOGNITION_TIMEOUT_SECONDS": lambda name, raw: _float(name, raw, 0.1, 60.0),
-    "MAX_SOURCE_BYTES": lambda name, raw: _int(name, raw, 1, 2**40),
-    "MAX_SOURCE_PIXELS": lambda name, raw: _int(name, raw, 1, 2**40),
-    "MAX_OUTPUT_SIDE": lambda name, raw: _int(name, raw, 1, 65500),
-    "MAX_OUTPUT_PIXELS": lambda name, raw: _int(name, raw, 1, 2**32),
-    "RESULT_STORAGE_MAX_BYTES": lambda name, raw: _int(name, raw, 0, 2**40),
-    "MAX_ANIMATION_FRAMES": lambda name, raw: _int(name, raw, 1, 100_000),
-    "MAX_FILTERS": lambda name, raw: _int(name, raw, 1, 1000),
-    "MAX_REQUEST_MEMORY_MB": lambda name, raw: _int(name, raw, 16, 2**20) if raw.strip() else None,
-    "MEMORY_LIMIT_MB": lambda name, raw: _int(name, raw, 64, 2**20) if raw.strip() else None,
-    "MAX_REQUEST_CPU_SECONDS": lambda name, raw: _float(name, raw, 0.01, 3600.0),
-    "SOURCE_BUCKETS": lambda name, raw: _list(raw),
-    "RESULT_STORAGE_BUCKET": lambda name, raw: raw.strip(),
-    "ENABLE_SIGNATURE": _bool,
-    "SECRETS_MANAGER": lambda name, raw: raw.strip(),
-    "SECRET_KEY": lambda name, raw: raw.strip(),
-    "ENABLE_DEFAULT_FALLBACK_IMAGE": _bool,
-    "DEFAULT_FALLBACK_IMAGE_BUCKET": lambda name, raw: raw.strip(),
-    "DEFAULT_FALLBACK_IMAGE_KEY": lambda name, raw: raw.strip(),
-    "CORS_ENABLED": _bool,
-    "CORS_ORIGIN": lambda name, raw: raw.strip() or "*",
-    "REQUEST_DEADLINE_SECONDS": lambda name, raw: _float(name, raw, 0.1, 900.0),
-    "MAX_RESPONSE_BYTES": lambda name, raw: _int(name, raw, 1, 6 * 1024 * 1024),
-    "PRESIGNED_URL_EXPIRY": lambda name, raw: _int(name, raw, 1, 7 * 86400),
-    "S3_TIMEOUT_SECONDS": lambda name, raw: _float(name, raw, 0.1, 60.0),
-}
+def shown_default(name: str) -> str:
+    """The default as the reference shows it."""
+    setting = described()[name]
+    if setting.shown_default:
+        return setting.shown_default
+    value = Settings._field_defaults[name]
+    if value is None or value in ((), ""):
+        return "(none)"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, tuple):
+        return f"`{','.join(value)}`"
+    return f"`{value}`"
