@@ -71,7 +71,7 @@ def _main(root: str, path: str, overrides: str) -> None:
     settings = settings.replace(**{**GENEROUS, **json.loads(overrides)})
     app = App(settings)
     plan = parse_path(path.removeprefix("/unsafe/"), max_filters=settings.MAX_FILTERS)
-    accepted = codecs.accept_class("", settings, plan.output.format)
+    accepted = codecs.accept_class("", settings.auto_formats, plan.output.format)
     original = app.source.load(plan.image)
     allocator.give_back()
     with open("/proc/self/clear_refs", "w") as clear:

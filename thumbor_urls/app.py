@@ -217,7 +217,9 @@ class App:
 
     def _image(self, plan: Plan, request: Request) -> tuple[Response, str]:
         settings = self.settings
-        accepted = codecs.accept_class(request.header("accept"), settings, plan.output.format)
+        accepted = codecs.accept_class(
+            request.header("accept"), settings.auto_formats, plan.output.format
+        )
         key = self.result_key(plan, accepted)
         stored = self.results.get(key)
         if stored is not None:

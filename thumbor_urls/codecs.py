@@ -8,8 +8,6 @@ from typing import NamedTuple
 
 from PIL import Image
 
-from .config import Settings
-
 CONTENT_TYPES = {
     "jpeg": "image/jpeg",
     "png": "image/png",
@@ -23,18 +21,16 @@ SOURCE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "A
 ANIMATED_FORMATS = frozenset({"gif", "webp"})
 
 
-def accept_class(accept: str, settings: Settings, forced: str | None) -> str:
-    """The part of an Accept header that can change the answer: which enabled automatic
-    formats the client takes. Requests with the same class always get the same bytes."""
+def accept_class(accept: str, automatic: tuple[str, ...], forced: str | None) -> str:
+    """The part of an Accept header that can change the answer: which of the `automatic`
+    formats (AUTO_AVIF, AUTO_WEBP) the client takes. Requests with the same class always get
+    the same bytes."""
     if forced:
         return ""
     accepted = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    taken = []
-    if settings.AUTO_AVIF and "image/avif" in accepted:
-        taken.append("avif")
-    if settings.AUTO_WEBP and "image/webp" in accepted:
-        taken.append("webp")
-    return "+".join(taken)
+    return "+".join(
+        fmt for fmt in ("avif", "webp") if fmt in automatic and f"image/{fmt}" in accepted
+    )
 
 
 def choose_format(
@@ -56,11 +52,15 @@ def choose_format(
 
 
 def depends_on_accept(
-    source_format: str, has_alpha: bool, animated: bool, forced: str | None, settings: Settings
+    source_format: str,
+    has_alpha: bool,
+    animated: bool,
+    forced: str | None,
+    automatic: tuple[str, ...],
 ) -> bool:
     """Whether another Accept header could have changed the format (then `Vary: Accept`)."""
     classes = {
-        accept_class(accept, settings, forced)
+        accept_class(accept, automatic, forced)
         for accept in ("", "image/webp", "image/avif", "image/avif,image/webp")
     }
     formats = {choose_format(source_format, has_alpha, animated, forced, c) for c in classes}
@@ -68,15 +68,20 @@ def depends_on_accept(
 
 
 class EncodeOptions(NamedTuple):
+    """Everything an encode depends on: the request's choices and the encoder settings."""
+
     format: str
     quality: int
     icc_profile: bytes | None = None
     exif: bytes | None = None
     durations: tuple[int, ...] = ()
     loop: int | None = 0
+    progressive: bool = True  # PROGRESSIVE_JPEG
+    png_level: int = 4  # PNG_COMPRESSION_LEVEL
+    avif_speed: int | None = None  # AVIF_SPEED
 
 
-def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings) -> bytes:
+def encode(frames: list[Image.Image], options: EncodeOptions) -> bytes:
     fmt = options.format
     buffer = io.BytesIO()
     params: dict[str, object] = {}
@@ -95,8 +100,8 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
             loop=options.loop if options.loop is not None else 0,
         )
     if fmt == "jpeg":
-        params.update(quality=options.quality, progressive=settings.PROGRESSIVE_JPEG)
-        if not settings.PROGRESSIVE_JPEG:
+        params.update(quality=options.quality, progressive=options.progressive)
+        if not options.progressive:
             params["optimize"] = True
         try:
             frames[0].save(buffer, "JPEG", **params)
@@ -108,7 +113,7 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
             buffer = io.BytesIO()
             frames[0].save(buffer, "JPEG", **{**params, "progressive": False, "optimize": False})
     elif fmt == "png":
-        level = settings.PNG_COMPRESSION_LEVEL
+        level = options.png_level
         if png_strategy(frames[0], level) == zlib.Z_RLE:
             params["compress_type"] = zlib.Z_RLE
         frames[0].save(buffer, "PNG", compress_level=level, **params)
@@ -121,8 +126,8 @@ def encode(frames: list[Image.Image], options: EncodeOptions, settings: Settings
             params["disposal"] = 2
         frames[0].save(buffer, "GIF", **params)
     elif fmt == "avif":
-        if settings.AVIF_SPEED is not None:
-            params["speed"] = settings.AVIF_SPEED
+        if options.avif_speed is not None:
+            params["speed"] = options.avif_speed
         frames[0].save(buffer, "AVIF", quality=options.quality, **params)
     else:  # heic / heif, through the optional pillow-heif plugin
         from pillow_heif import register_heif_opener  # type: ignore[import-not-found]  # noqa: PLC0415

@@ -413,6 +413,11 @@ class Settings(NamedTuple):
         return self._replace(**changes)  # type: ignore[arg-type]
 
     @property
+    def auto_formats(self) -> tuple[str, ...]:
+        """The formats picked from the Accept header (AUTO_AVIF, AUTO_WEBP)."""
+        return ("avif",) * self.AUTO_AVIF + ("webp",) * self.AUTO_WEBP
+
+    @property
     def webp_quality(self) -> int:
         return self.QUALITY if self.WEBP_QUALITY is None else self.WEBP_QUALITY
 

@@ -104,7 +104,7 @@ def _process(app: App, path: str) -> tuple[pipeline.Job, dict[str, Any]]:
     """Run `path` as the App would for a client that sends no Accept header, store the result
     under that URL's key, and describe it."""
     plan = parse_path(path, strict=True)
-    accepted = codecs.accept_class("", app.settings, plan.output.format)
+    accepted = codecs.accept_class("", app.settings.auto_formats, plan.output.format)
     body, content_type, vary, job = app.render(plan, accepted)
     result_key = app.result_key(plan, accepted)
     stored = job.cacheable

@@ -18,7 +18,9 @@ def choose(job: Job, accepted: str) -> tuple[str, bool]:
     forced = plan.output.format
     animated = len(job.frames) > 1
     fmt = codecs.choose_format(header.format, header.has_alpha, animated, forced, accepted)
-    vary = codecs.depends_on_accept(header.format, header.has_alpha, animated, forced, settings)
+    vary = codecs.depends_on_accept(
+        header.format, header.has_alpha, animated, forced, settings.auto_formats
+    )
     auto_jpg = settings.AUTO_PNG_TO_JPG if plan.output.auto_jpg is None else plan.output.auto_jpg
     if (
         fmt == "png"
@@ -56,8 +58,11 @@ def encode(job: Job, fmt: str) -> bytes:
         exif=_exif_without_orientation(job) if keep_exif else None,
         durations=tuple(job.durations),
         loop=header.loop,
+        progressive=settings.PROGRESSIVE_JPEG,
+        png_level=settings.PNG_COMPRESSION_LEVEL,
+        avif_speed=settings.AVIF_SPEED,
     )
-    data = codecs.encode(job.frames, options, settings)
+    data = codecs.encode(job.frames, options)
     limit = plan.output.max_bytes
     if limit is None or len(data) <= limit or fmt not in _LOSSY:
         return data
@@ -72,7 +77,7 @@ def _fit_in_bytes(job: Job, options: codecs.EncodeOptions, limit: int) -> bytes:
     smallest: bytes | None = None
     while low <= high:
         quality = (low + high) // 2
-        data = codecs.encode(job.frames, _with_quality(options, quality), job.settings)
+        data = codecs.encode(job.frames, _with_quality(options, quality))
         if smallest is None or len(data) < len(smallest):
             smallest = data
         if len(data) <= limit:
@@ -81,7 +86,7 @@ def _fit_in_bytes(job: Job, options: codecs.EncodeOptions, limit: int) -> bytes:
             high = quality - 1
     if best is not None:
         return best
-    return smallest if smallest is not None else codecs.encode(job.frames, options, job.settings)
+    return smallest if smallest is not None else codecs.encode(job.frames, options)
 
 
 def _with_quality(options: codecs.EncodeOptions, quality: int) -> codecs.EncodeOptions:
