@@ -134,7 +134,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = Server(tmp_path_factory.mktemp("broken"))
-    logger = logging.getLogger("thumbor_urls.access")
+    logger = logging.getLogger("thumbor_urls")
     logger.addHandler(server.exceptions)
     try:
         yield server

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import unquote
 
@@ -22,13 +23,14 @@ from .errors import (
     SignatureDoesNotMatch,
     UnsafeUrlNotAllowed,
 )
-from .messages import Request, Response, error_response, json_response
+from .messages import Access, Request, Response, error_response, json_response
 from .plan import Plan
 from .sources import FolderSource, Original, Source
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .url import parse_path
 
-log = logging.getLogger("thumbor_urls.access")
+log = logging.getLogger("thumbor_urls")
+access_log = logging.getLogger("thumbor_urls.access")
 
 
 # When no request is in flight and the process holds more than this above its idle size, the
@@ -83,22 +85,26 @@ class App:
         # Detectors and moderation, their answers cached per original in the result store.
         self.inspector = inspector or Inspector(settings, results, repr(self.source))
 
-    def handle(self, request: Request, deadline: Deadline | None = None) -> Response:
+    def handle(
+        self,
+        request: Request,
+        deadline: Deadline | None = None,
+        record: Callable[[Access], None] | None = None,
+    ) -> Response:
         """The answer to `request`; its work is abandoned (503) once `deadline` passes, by
-        default REQUEST_DEADLINE_SECONDS from now."""
+        default REQUEST_DEADLINE_SECONDS from now. What became of it goes to `record`, by
+        default one JSON line on the `thumbor_urls.access` logger."""
         started = time.perf_counter()
-        outcome = "processed"
         if deadline is None:
             deadline = Deadline(self.settings.REQUEST_DEADLINE_SECONDS)
+        routed: list[str] = []  # the image's key, once the URL is parsed
         with self._in_flight_lock:
             self._in_flight += 1
         try:
             with running_until(deadline):
-                response, outcome = self._route(request)
+                response, outcome = self._route(request, routed)
         except ImageServiceError as error:
             response, outcome = error_response(error, self.settings.ERROR_MAX_AGE), error.code
-            if error.retry_after is not None:
-                response.headers["Retry-After"] = str(error.retry_after)
         except Exception:
             # A bug of ours, not the client's: log it whole, answer without a stack trace.
             log.exception("unexpected error for %s", request.path)
@@ -108,18 +114,16 @@ class App:
             self._request_done()
         if request.method == "HEAD":
             response = response.without_body()
-        log.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status,
-                    "outcome": outcome,
-                    "bytes": len(response.body),
-                    "ms": round((time.perf_counter() - started) * 1000, 1),
-                }
-            )
+        access = Access(
+            request.method,
+            request.path,
+            response.status,
+            outcome,
+            bytes=len(response.body),
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            image=routed[0] if routed else None,
         )
+        (record or _log_access)(access)
         return response
 
     def _request_done(self) -> None:
@@ -132,7 +136,7 @@ class App:
             if resident is not None and resident - self._idle > GIVE_BACK_ABOVE:
                 allocator.give_back()
 
-    def _route(self, request: Request) -> tuple[Response, str]:
+    def _route(self, request: Request, routed: list[str]) -> tuple[Response, str]:
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(f"{request.method} is not allowed; use GET or HEAD")
         if request.path.rstrip("/") == "/healthcheck":
@@ -143,6 +147,7 @@ class App:
             strict=self.settings.STRICT_FILTERS,
             max_filters=self.settings.MAX_FILTERS,
         )
+        routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
             return self._meta(plan), "meta"
@@ -278,6 +283,10 @@ class App:
         if _not_modified(request, headers.get("ETag"), last_modified):
             return Response(304, headers)
         return Response(200, headers, body)
+
+
+def _log_access(access: Access) -> None:
+    access_log.info(json.dumps(access.as_dict()))
 
 
 def plan_overlay_keys(plan: Plan) -> tuple[str, ...]:

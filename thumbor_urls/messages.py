@@ -45,6 +45,31 @@ class Response:
         return Response(self.status, {**self.headers, "Content-Length": str(len(self.body))})
 
 
+class Access(NamedTuple):
+    """What became of one request: what an adapter writes as its log line."""
+
+    method: str
+    path: str
+    status: int
+    outcome: str  # processed, result-cache, meta, healthcheck, or the error's code
+    bytes: int
+    ms: float
+    image: str | None = None  # the image's key, once the URL was parsed
+
+    def as_dict(self) -> dict[str, object]:
+        line: dict[str, object] = {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "outcome": self.outcome,
+            "bytes": self.bytes,
+            "ms": self.ms,
+        }
+        if self.image is not None:
+            line["key"] = self.image
+        return line
+
+
 def json_response(
     status: int, payload: object, headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -61,4 +86,6 @@ def error_response(error: ImageServiceError, error_max_age: int) -> Response:
     headers = {"Cache-Control": cache}
     if error.status == 405:
         headers["Allow"] = "GET, HEAD"
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return json_response(error.status, error.as_dict(), headers)

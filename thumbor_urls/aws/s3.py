@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import (  # type: ignore[import-untyped]
@@ -64,8 +66,13 @@ def map_error(error: Exception, what: str) -> ImageServiceError:
     return SourceUnavailable(f"S3 failed reading {what}: {type(error).__name__}")
 
 
-def _is_boto_error(error: Exception) -> bool:
-    return isinstance(error, BotoCoreError | ClientError)
+@contextlib.contextmanager
+def s3_errors(what: str) -> Iterator[None]:
+    """S3's (botocore's) failures inside the block as our errors, about `what`."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise map_error(error, what) from None
 
 
 class S3Source:
@@ -105,7 +112,7 @@ class S3Source:
     def load(self, key: str) -> Original:
         bucket, name = self.locate(key)
         where = f"s3://{bucket}/{name}"
-        try:
+        with s3_errors(where):
             answer = client("s3", self.timeout).get_object(Bucket=bucket, Key=name)
             # Refused from the object's size, before its body is read.
             size = int(answer.get("ContentLength") or 0)
@@ -113,22 +120,14 @@ class S3Source:
                 answer["Body"].close()
                 raise too_large(size, self.max_bytes, where)
             data = answer["Body"].read(self.max_bytes + 1)
-        except Exception as error:
-            if _is_boto_error(error):
-                raise map_error(error, where) from None
-            raise
         if len(data) > self.max_bytes:
             raise too_large(len(data), self.max_bytes, where)
         return Original(data, answer["LastModified"].timestamp())
 
     def last_modified(self, key: str) -> float | None:
         bucket, name = self.locate(key)
-        try:
+        with s3_errors(f"s3://{bucket}/{name}"):
             answer = client("s3", self.timeout).head_object(Bucket=bucket, Key=name)
-        except Exception as error:
-            if _is_boto_error(error):
-                raise map_error(error, f"s3://{bucket}/{name}") from None
-            raise
         stamp: float = answer["LastModified"].timestamp()
         return stamp
 
@@ -144,16 +143,14 @@ class S3ResultStore:
 
     def get(self, key: str) -> StoredResult | None:
         try:
-            answer = client("s3", self.timeout).get_object(
-                Bucket=self.bucket, Key=self.prefix + key
-            )
-            data = answer["Body"].read()
-        except Exception as error:
-            if not _is_boto_error(error):
-                raise
-            mapped = map_error(error, f"s3://{self.bucket}/{self.prefix}{key}")
-            if not isinstance(mapped, NoSuchKey):
-                log.warning("result store read failed: %s", mapped.message)
+            with s3_errors(f"s3://{self.bucket}/{self.prefix}{key}"):
+                answer = client("s3", self.timeout).get_object(
+                    Bucket=self.bucket, Key=self.prefix + key
+                )
+                data = answer["Body"].read()
+        except ImageServiceError as error:
+            if not isinstance(error, NoSuchKey):
+                log.warning("result store read failed: %s", error.message)
             return None
         meta = answer.get("Metadata", {})
         return StoredResult(
@@ -165,17 +162,16 @@ class S3ResultStore:
 
     def put(self, key: str, data: bytes, content_type: str, vary_accept: bool) -> None:
         try:
-            client("s3", self.timeout).put_object(
-                Bucket=self.bucket,
-                Key=self.prefix + key,
-                Body=data,
-                ContentType=content_type,
-                Metadata={"vary-accept": "1" if vary_accept else "0"},
-            )
-        except Exception as error:
-            if not _is_boto_error(error):
-                raise
-            log.warning("result store write failed: %s", map_error(error, key).message)
+            with s3_errors(f"s3://{self.bucket}/{self.prefix}{key}"):
+                client("s3", self.timeout).put_object(
+                    Bucket=self.bucket,
+                    Key=self.prefix + key,
+                    Body=data,
+                    ContentType=content_type,
+                    Metadata={"vary-accept": "1" if vary_accept else "0"},
+                )
+        except ImageServiceError as error:
+            log.warning("result store write failed: %s", error.message)
 
     def get_data(self, key: str) -> dict[str, Any] | None:
         """A JSON document under `<prefix>data/<key>.json` (detector data); None on any failure."""
@@ -197,12 +193,8 @@ def presign_oversize(settings: Settings, body: bytes, content_type: str) -> str:
     key = f"oversize/{hashlib.blake2b(body, digest_size=20).hexdigest()}"
     s3: Any = client("s3", settings.S3_TIMEOUT_SECONDS)
     bucket = settings.RESULT_STORAGE_BUCKET
-    try:
+    with s3_errors(f"s3://{bucket}/{key}"):
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-    except Exception as error:
-        if _is_boto_error(error):
-            raise map_error(error, f"s3://{bucket}/{key}") from None
-        raise
     url: str = s3.generate_presigned_url(
         "get_object",
         Params={"Bucket": bucket, "Key": key},
@@ -219,12 +211,8 @@ def fallback_image(settings: Settings) -> tuple[bytes, str]:
     where = (settings.DEFAULT_FALLBACK_IMAGE_BUCKET, settings.DEFAULT_FALLBACK_IMAGE_KEY)
     if where not in _FALLBACK:
         bucket, key = where
-        try:
+        with s3_errors(f"s3://{bucket}/{key}"):
             answer = client("s3", settings.S3_TIMEOUT_SECONDS).get_object(Bucket=bucket, Key=key)
             data = answer["Body"].read()
-        except Exception as error:
-            if _is_boto_error(error):
-                raise map_error(error, f"s3://{bucket}/{key}") from None
-            raise
         _FALLBACK[where] = (data, answer.get("ContentType", "application/octet-stream"))
     return _FALLBACK[where]

@@ -1,0 +1,78 @@
+"""What a Lambda answer gets after the core's, as named steps run in order: the fallback image
+for errors, a redirect for bodies over Lambda's response limit, CORS. Each step may add fields
+to the request's log line (`note`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..config import Settings
+from ..errors import ImageServiceError
+from ..messages import Request, Response, error_response
+from .s3 import fallback_image, presign_oversize
+
+Note = dict[str, Any]
+Step = Callable[[Settings, Request, Response, Note], Response]
+
+
+def with_fallback(settings: Settings, request: Request, response: Response, note: Note) -> Response:
+    """An error answered with the fallback image (its status and caching kept), when set."""
+    if (
+        response.status < 400
+        or not settings.ENABLE_DEFAULT_FALLBACK_IMAGE
+        or request.path.rstrip("/") == "/healthcheck"
+    ):
+        return response
+    try:
+        data, content_type = fallback_image(settings)
+    except ImageServiceError as error:
+        note["fallbackError"] = error.code
+        return response
+    headers = {
+        "Content-Type": content_type,
+        "Cache-Control": response.headers.get("Cache-Control", "no-store"),
+    }
+    if response.body:
+        headers["X-Error-Code"] = str(json.loads(response.body).get("code", ""))
+    note["fallback"] = True
+    return Response(response.status, headers, data)
+
+
+def redirect_oversize(
+    settings: Settings, request: Request, response: Response, note: Note
+) -> Response:
+    """Lambda answers at most 6 MB, base64 included: a larger body is stored in the result
+    bucket and answered by a redirect to a presigned URL."""
+    if len(response.body) <= settings.MAX_RESPONSE_BYTES or not settings.RESULT_STORAGE_BUCKET:
+        return response
+    try:
+        url = presign_oversize(settings, response.body, response.headers["Content-Type"])
+    except ImageServiceError as error:
+        return error_response(error, settings.ERROR_MAX_AGE)
+    note["oversize"] = len(response.body)
+    # Cached for half the URL's life, so that a cached redirect never points to an expired URL.
+    max_age = settings.PRESIGNED_URL_EXPIRY // 2
+    headers = {"Location": url, "Cache-Control": f"public, max-age={max_age}"}
+    if "Vary" in response.headers:
+        headers["Vary"] = response.headers["Vary"]
+    return Response(302, headers)
+
+
+def with_cors(settings: Settings, request: Request, response: Response, note: Note) -> Response:
+    if settings.CORS_ENABLED:
+        response.headers["Access-Control-Allow-Origin"] = settings.CORS_ORIGIN
+        if settings.CORS_ORIGIN != "*":
+            vary = response.headers.get("Vary")
+            response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+    return response
+
+
+STEPS: tuple[Step, ...] = (with_fallback, redirect_oversize, with_cors)
+
+
+def finish(settings: Settings, request: Request, response: Response, note: Note) -> Response:
+    for step in STEPS:
+        response = step(settings, request, response, note)
+    return response
