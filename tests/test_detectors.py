@@ -25,8 +25,8 @@ from thumbor_urls.detectors import (
     run_chain,
     sample,
 )
-from thumbor_urls.detectors.inspector import Inspector
 from thumbor_urls.detectors.saliency import SaliencyDetector
+from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.geometry import center_of_mass
 from thumbor_urls.messages import Request
 from thumbor_urls.stores import FolderResultStore, NoResultStore
@@ -64,7 +64,9 @@ def make_app(root, tmp_path, detectors=None, **overrides):
     ).replace(**overrides)
     app = App(settings)
     if detectors is not None:
-        app.inspector = Inspector(settings, app.results, repr(app.source), detectors=detectors)
+        app.detectors = DetectionService.from_settings(
+            settings, app.results, repr(app.source), detectors
+        )
     return app
 
 
@@ -425,7 +427,7 @@ def test_a_face_detector_chain_on_a_drawn_picture_falls_back_to_saliency(root, t
     assert crop_box(info) == (200, 0, 400, 200)
 
 
-def test_inspector_without_detectors_leaves_smart_to_the_alignment(root, tmp_path):
+def test_no_detectors_leave_smart_to_the_alignment(root, tmp_path):
     app = make_app(root, tmp_path)
     info = meta(app, "100x200/smart/astronaut.jpg")
     assert crop_box(info) == (128, 0, 384, 512)

@@ -18,11 +18,11 @@ from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 from PIL import Image
 
 from thumbor_urls.app import App
+from thumbor_urls.aws.rekognition import RekognitionFaceDetector
 from thumbor_urls.config import Settings
 from thumbor_urls.detectors import FACE, DetectorError, build_detectors, run_chain
-from thumbor_urls.detectors.inspector import Inspector
-from thumbor_urls.detectors.rekognition import RekognitionFaceDetector
 from thumbor_urls.detectors.saliency import SaliencyDetector
+from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.messages import Request
 
 from .conftest import decode, gradient
@@ -124,7 +124,7 @@ def test_rekognition_is_built_lazily_from_the_setting(monkeypatch):
     )
     assert made == []  # no client until the first detection
     assert isinstance(detector, RekognitionFaceDetector)
-    assert detector.client is not None and made == [("rekognition", 2.5)]
+    assert detector.service.client is not None and made == [("rekognition", 2.5)]
 
 
 def test_smart_crop_with_rekognition_end_to_end(root, tmp_path, rekognition):
@@ -136,7 +136,9 @@ def test_smart_crop_with_rekognition_end_to_end(root, tmp_path, rekognition):
     )
     app = App(settings)
     detector = RekognitionFaceDetector(client)
-    app.inspector = Inspector(settings, app.results, repr(app.source), detectors=[detector])
+    app.detectors = DetectionService.from_settings(
+        settings, app.results, repr(app.source), [detector]
+    )
     meta = app.handle(Request("GET", "/unsafe/meta/filters:smart_crop(0,8)/astronaut.jpg", {}))
     operations = json.loads(meta.body)["thumbor"]["operations"]
     # 512 x (0.34, 0.1, 0.54, 0.3) = (174.08, 51.2, 276.48, 153.6), rounded, 8 px around.

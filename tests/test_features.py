@@ -11,10 +11,10 @@ import pytest
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.detectors import FACE, Region
-from thumbor_urls.detectors.inspector import Inspector
+from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.features import invoke
 from thumbor_urls.messages import Request
-from thumbor_urls.moderation import Label, ModerationError
+from thumbor_urls.moderation import Label, ModerationError, ModerationService
 
 from .conftest import decode
 
@@ -54,8 +54,11 @@ def make_app(root: Path, tmp_path: Path, detectors=(), backend=None, **overrides
         FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=tmp_path / "results"
     ).replace(**overrides)
     app = App(settings)
-    app.inspector = Inspector(
-        settings, app.results, repr(app.source), detectors=list(detectors), moderation=backend
+    app.detectors = DetectionService.from_settings(
+        settings, app.results, repr(app.source), list(detectors)
+    )
+    app.moderator = ModerationService.from_settings(
+        settings, app.results, repr(app.source), backend
     )
     return app
 

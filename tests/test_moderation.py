@@ -14,15 +14,15 @@ from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 from PIL import Image, ImageFilter, ImageStat
 
 from thumbor_urls.app import App
+from thumbor_urls.aws.rekognition import RekognitionModeration
 from thumbor_urls.config import SettingError, Settings
-from thumbor_urls.detectors.inspector import Inspector
 from thumbor_urls.messages import Request
 from thumbor_urls.moderation import (
     Label,
     ModerationError,
+    ModerationService,
     NoModeration,
     Policy,
-    RekognitionModeration,
     Verdict,
     blur,
 )
@@ -63,7 +63,9 @@ def make_app(root, tmp_path, backend, **overrides):
         FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=tmp_path / "results"
     ).replace(**overrides)
     app = App(settings)
-    app.inspector = Inspector(settings, app.results, repr(app.source), moderation=backend)
+    app.moderator = ModerationService.from_settings(
+        settings, app.results, repr(app.source), backend
+    )
     return app
 
 
@@ -246,8 +248,8 @@ def test_fail_open_serves_unmoderated_but_stores_nothing(root, tmp_path, rekogni
     assert not list((tmp_path / "results").glob("*/*.json"))
 
 
-def test_the_real_backend_is_chosen_by_the_setting():
-    inspector = Inspector(Settings())
-    assert isinstance(inspector.moderator.backend, RekognitionModeration)
-    inspector = Inspector(Settings(MODERATION_BACKEND="none"))
-    assert isinstance(inspector.moderator.backend, NoModeration)
+def test_the_real_backend_is_chosen_by_the_setting(tmp_path):
+    app = App(Settings(FILE_LOADER_ROOT_PATH=tmp_path))
+    assert app.moderator.backend.name == "rekognition"
+    app = App(Settings(FILE_LOADER_ROOT_PATH=tmp_path, MODERATION_BACKEND="none"))
+    assert isinstance(app.moderator.backend, NoModeration)

@@ -15,7 +15,7 @@ from . import allocator, budget, codecs, meta, output, pipeline, signing
 from .config import Settings
 from .deadline import Deadline, running_until
 from .decode import guard_pixels
-from .detectors.inspector import Inspector
+from .detectors.service import DetectionService
 from .errors import (
     ImageServiceError,
     ImageTooLarge,
@@ -24,6 +24,7 @@ from .errors import (
     UnsafeUrlNotAllowed,
 )
 from .messages import Access, Request, Response, error_response, json_response
+from .moderation import ModerationService
 from .plan import Plan
 from .sources import FolderSource, Original, Source
 from .stores import FolderResultStore, NoResultStore, ResultStore
@@ -54,7 +55,6 @@ class App:
         settings: Settings,
         source: Source | None = None,
         results: ResultStore | None = None,
-        inspector: Inspector | None = None,
         concurrency: int = 1,
     ) -> None:
         """`concurrency`: how many requests this process may run at once (the server's
@@ -82,8 +82,9 @@ class App:
         self.results = results
         # Results of two sources must never share a cache entry, even in one shared folder.
         self._fingerprint = f"{settings.output_fingerprint()}|{self.source!r}"
-        # Detectors and moderation, their answers cached per original in the result store.
-        self.inspector = inspector or Inspector(settings, results, repr(self.source))
+        # smart/ and moderation, their answers cached per original in the result store.
+        self.detectors = DetectionService.from_settings(settings, results, repr(self.source))
+        self.moderator = ModerationService.from_settings(settings, results, repr(self.source))
 
     def handle(
         self,
@@ -205,7 +206,8 @@ class App:
             self.settings,
             original.data,
             source=self.source,
-            inspector=self.inspector,
+            detectors=self.detectors,
+            moderator=self.moderator,
             source_modified=original.last_modified,
             limits=self.limits,
             accepted=accepted,

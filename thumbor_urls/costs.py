@@ -172,10 +172,7 @@ def trim_cost(job: Job, ledger: Ledger, state: State) -> State:
 
 
 def detect_cost(job: Job, ledger: Ledger, state: State) -> State:
-    inspector = job.inspector
-    if inspector is None:
-        return state
-    if inspector.wants_points(job.plan) or inspector.wants_verdict(job.plan):
+    if job.wants_detection() or job.wants_moderation():
         side = job.settings.DETECTION_MAX_SIDE
         sample = 4 * side * side
         transient = state.frame.bytes // 2 + 4 * sample + DETECTORS_BYTES
@@ -247,8 +244,7 @@ def filters_cost(job: Job, ledger: Ledger, state: State) -> State:
 
 
 def moderation_blur_cost(job: Job, ledger: Ledger, state: State) -> State:
-    inspector = job.inspector
-    if inspector is not None and inspector.wants_verdict(job.plan):
+    if job.wants_moderation():
         frame = state.frame
         ledger.frames("blurring", state.frames, frame, frame, frame.bytes, 30.0 * frame.pixels)
     return state

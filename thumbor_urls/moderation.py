@@ -14,15 +14,19 @@ fails or times out, the image is not served unmoderated: 503 `ModerationUnavaila
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from PIL import Image, ImageFilter
 
 from .config import Settings
 from .errors import ServiceUnavailable
 from .stores import ResultStore
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -100,40 +104,6 @@ class ModerationBackend(Protocol):
         ...
 
 
-class RekognitionModeration:
-    """DetectModerationLabels on the small copy, sent as JPEG bytes."""
-
-    name = "rekognition"
-
-    def __init__(self, client: Any = None, timeout: float = 5.0) -> None:
-        self._client = client
-        self.timeout = timeout
-
-    def labels(self, image: Image.Image, min_confidence: float) -> list[Label]:
-        from .detectors import DetectorError  # noqa: PLC0415 - detectors import this module's peers
-        from .detectors.rekognition import call, jpeg_bytes, rekognition_client  # noqa: PLC0415
-
-        if self._client is None:
-            self._client = rekognition_client(self.timeout)
-        try:
-            answer = call(
-                self._client,
-                "detect_moderation_labels",
-                Image={"Bytes": jpeg_bytes(image)},
-                MinConfidence=min_confidence,
-            )
-        except DetectorError as error:
-            raise ModerationError(str(error)) from error
-        return [
-            Label(
-                str(item.get("Name", "")),
-                str(item.get("ParentName", "")),
-                float(item.get("Confidence", 0.0)),
-            )
-            for item in answer.get("ModerationLabels", [])
-        ]
-
-
 class NoModeration:
     name = "none"
 
@@ -141,38 +111,105 @@ class NoModeration:
         raise ModerationError("no moderation backend is configured (MODERATION_BACKEND=none)")
 
 
-def create_backend(settings: Settings) -> ModerationBackend:
-    if settings.MODERATION_BACKEND == "rekognition":
-        return RekognitionModeration(timeout=settings.REKOGNITION_TIMEOUT_SECONDS)
-    return NoModeration()
+class _DeferredRekognition:
+    """Rekognition, imported (with boto3) when first asked: a local install that never
+    moderates never needs boto3."""
+
+    name = "rekognition"
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._backend: ModerationBackend | None = None
+
+    def labels(self, image: Image.Image, min_confidence: float) -> list[Label]:
+        if self._backend is None:
+            rekognition = importlib.import_module("thumbor_urls.aws.rekognition")
+            self._backend = rekognition.RekognitionModeration(timeout=self.timeout)
+        return self._backend.labels(image, min_confidence)
 
 
-class Moderator:
-    """Verdicts, cached per original in the result store."""
+def create_backend(name: str, timeout: float) -> ModerationBackend:
+    """The backend MODERATION_BACKEND names."""
+    return _DeferredRekognition(timeout) if name == "rekognition" else NoModeration()
+
+
+class ModerationService:
+    """Verdicts on the originals a request asks (or the settings require) to moderate, cached
+    per original in the result store, so that each original is sent to the backend once; the
+    policy is applied to the cached labels on every request."""
 
     def __init__(
         self,
         backend: ModerationBackend,
         store: ResultStore,
         identity: str,
+        *,
+        always: bool = False,
+        defaults: Policy | None = None,
         fail_open: bool = False,
+        max_side: int = 600,
     ) -> None:
         self.backend = backend
         self.store = store
         self.identity = identity  # the source's repr: two sources never share a verdict
+        self.always = always  # MODERATION: every image, not only moderate() requests
+        self.defaults = defaults or Policy()
         self.fail_open = fail_open
+        self.max_side = max_side  # DETECTION_MAX_SIDE: the sample's longer side
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: ResultStore,
+        identity: str,
+        backend: ModerationBackend | None = None,
+    ) -> ModerationService:
+        if backend is None:
+            backend = create_backend(
+                settings.MODERATION_BACKEND, settings.REKOGNITION_TIMEOUT_SECONDS
+            )
+        defaults = Policy(
+            settings.MODERATION_MIN_CONFIDENCE, settings.MODERATION_LABELS, settings.MODERATION_BLUR
+        )
+        return cls(
+            backend,
+            store,
+            identity,
+            always=settings.MODERATION,
+            defaults=defaults,
+            fail_open=settings.MODERATION_FAIL_OPEN,
+            max_side=settings.DETECTION_MAX_SIDE,
+        )
+
+    def wants(self, plan: Plan) -> bool:
+        return self.always or plan.moderation is not None
+
+    def decode_floor(self, plan: Plan) -> int:
+        """The longer side JPEG draft must keep: the sample's, so that a cached verdict never
+        depends on which size was asked for first."""
+        return self.max_side if self.wants(plan) else 0
+
+    def policy(self, plan: Plan) -> Policy:
+        asked = plan.moderation
+        if asked is None:
+            return self.defaults
+        min_confidence = self.defaults.min_confidence
+        if asked.min_confidence is not None:
+            min_confidence = asked.min_confidence
+        return self.defaults._replace(
+            min_confidence=min_confidence, labels=asked.labels or self.defaults.labels
+        )
 
     def cache_key(self, image_key: str) -> str:
         text = f"moderation|{self.identity}|{image_key}|{self.backend.name}"
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
     def verdict(
-        self,
-        image_key: str,
-        modified: float | None,
-        policy: Policy,
-        make_sample: Callable[[], Image.Image],
+        self, plan: Plan, modified: float | None, make_sample: Callable[[], Image.Image]
     ) -> Verdict:
+        """The verdict on `plan`'s original (`modified`: its version, for the cache)."""
+        image_key, policy = plan.image, self.policy(plan)
         key = self.cache_key(image_key)
         cached = self.store.get_data(key)
         if (

@@ -37,7 +37,8 @@ from .probe import probe
 from .sources import Source
 
 if TYPE_CHECKING:
-    from .detectors.inspector import Inspector
+    from .detectors.service import DetectionService
+    from .moderation import ModerationService
 
 
 class Job:
@@ -68,7 +69,8 @@ class Job:
         data: bytes,
         *,
         source: Source | None = None,
-        inspector: Inspector | None = None,
+        detectors: DetectionService | None = None,
+        moderator: ModerationService | None = None,
         source_modified: float | None = None,
         limits: budget.Limits | None = None,
         accepted: str = "",
@@ -78,8 +80,10 @@ class Job:
         self.data = data
         # Other images (watermarks, frames), read through the source of the originals.
         self.overlays = Overlays(source, settings.MAX_SOURCE_PIXELS)
-        # smart/, smart_crop() and moderation: who answers, and what they answered.
-        self.inspector = inspector
+        # smart/, smart_crop() and moderation: who answers (what they answered: detection,
+        # verdict).
+        self.detectors = detectors
+        self.moderator = moderator
         self.source_modified = source_modified  # the original's version, checked by cached answers
         self.limits = limits  # None: no budget (tests of single steps)
         self.accepted = accepted  # the automatic formats the client takes (codecs.accept_class)
@@ -102,6 +106,12 @@ class Job:
 
     def overlay_size(self, key: str) -> tuple[int, int]:
         return self.overlays.header(key).size
+
+    def wants_detection(self) -> bool:
+        return self.detectors is not None and self.detectors.wants(self.plan)
+
+    def wants_moderation(self) -> bool:
+        return self.moderator is not None and self.moderator.wants(self.plan)
 
 
 Step = Callable[[Job], None]
@@ -171,8 +181,7 @@ def prepare_decode(job: Job) -> None:
     box, out = stored_box_and_size(job.geometry, job.working_size, job.orientation)
     if out[0] < box[2] - box[0] and out[1] < box[3] - box[1]:
         wanted = draft_request(header.size, box, out, job.settings.JPEG_DRAFT_MIN_RATIO)
-        if job.inspector is not None:
-            wanted = _at_least(wanted, job.inspector.decode_floor(job.plan, header.size))
+        wanted = _at_least(wanted, _decode_floor(job, header.size))
     job.image = draft(job.image, job.data, wanted, "L" if _grey_is_enough(job) else None)
 
 
@@ -200,10 +209,7 @@ _COLOUR_BLIND = frozenset({"rotate", "proportion"})
 def _grey_is_enough(job: Job) -> bool:
     """Whether grayscale() comes before anything that needs colour: then the JPEG decoder can
     skip the chroma planes altogether (its luma is the same ITU-R 601 grey)."""
-    inspector = job.inspector
-    if inspector is not None and (
-        inspector.wants_points(job.plan) or inspector.wants_verdict(job.plan)
-    ):
+    if job.wants_detection() or job.wants_moderation():
         return False
     for bound in job.plan.filters:
         if bound.name == "grayscale":
@@ -241,25 +247,25 @@ def trim(job: Job) -> None:
 def detect(job: Job) -> None:
     """smart/ and smart_crop(): the DETECTORS chain looks at a small copy of the working image
     (its answer cached per original), then the geometry is planned again around what it found."""
-    inspector = job.inspector
-    if inspector is None or not inspector.wants_points(job.plan):
+    detectors = job.detectors
+    if detectors is None or not detectors.wants(job.plan):
         return
     variant = f"{job.trim}|{job.settings.RESPECT_ORIENTATION}"
-    job.detection = inspector.detect(
+    job.detection = detectors.detect(
         job.plan.image, variant, job.source_modified, job.working_size, lambda: _sample(job)
     )
     job.cacheable = job.cacheable and not job.detection.failed
-    job.plan = inspector.apply(job.plan, job.detection, job.working_size)
+    job.plan = detectors.apply(job.plan, job.detection, job.working_size)
     _plan(job)
 
 
 def moderate(job: Job) -> None:
     """The moderation verdict, on the whole working image before any crop (blurred later, on
     the small output)."""
-    inspector = job.inspector
-    if inspector is None or not inspector.wants_verdict(job.plan):
+    moderator = job.moderator
+    if moderator is None or not moderator.wants(job.plan):
         return
-    job.verdict = inspector.verdict(job.plan, job.source_modified, lambda: _sample(job))
+    job.verdict = moderator.verdict(job.plan, job.source_modified, lambda: _sample(job))
     job.cacheable = job.cacheable and job.verdict.error is None
 
 
@@ -355,8 +361,7 @@ def run(job: Job, steps: tuple[Step, ...] = PIPELINE) -> Job:
 def run_meta(job: Job) -> Job:
     run(job, META_PIPELINE)
     # trim has to look at the pixels before the geometry is known, and so do the detectors.
-    detecting = job.inspector is not None and job.inspector.wants_points(job.plan)
-    if job.geometry is None or detecting:
+    if job.geometry is None or job.wants_detection():
         run(job, (read_overlays, prepare_decode, check_budget, decode, trim, detect))
     return job
 
@@ -390,6 +395,16 @@ def check_output_pixels(size: tuple[int, int], limit: int) -> None:
             f"the result would be {size[0]}x{size[1]} = {size[0] * size[1]:,} pixels, over the "
             f"limit of {limit:,} (MAX_OUTPUT_PIXELS)"
         )
+
+
+def _decode_floor(job: Job, size: tuple[int, int]) -> int:
+    """The longer side the decoded image must keep for the detectors and moderation."""
+    floors = [0]
+    if job.detectors is not None:
+        floors.append(job.detectors.decode_floor(job.plan, size))
+    if job.moderator is not None:
+        floors.append(job.moderator.decode_floor(job.plan))
+    return max(floors)
 
 
 def _sample(job: Job) -> Image.Image:

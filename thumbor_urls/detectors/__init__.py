@@ -130,14 +130,15 @@ def run_chain(detectors: Sequence[Detector], image: Image.Image) -> Detection:
 
 
 # Names accepted in DETECTORS, with Thumbor's module names as aliases so that a Thumbor
-# configuration carries over.
+# configuration carries over; each module has `create(settings)`, and is imported only when
+# named, since each brings a heavy dependency (OpenCV, boto3).
 _MODULES = {
-    "opencv": "opencv",
-    "face": "opencv",
-    "thumbor.detectors.face_detector": "opencv",
-    "saliency": "saliency",
-    "thumbor.detectors.feature_detector": "saliency",
-    "rekognition": "rekognition",
+    "opencv": "thumbor_urls.detectors.opencv",
+    "face": "thumbor_urls.detectors.opencv",
+    "thumbor.detectors.face_detector": "thumbor_urls.detectors.opencv",
+    "saliency": "thumbor_urls.detectors.saliency",
+    "thumbor.detectors.feature_detector": "thumbor_urls.detectors.saliency",
+    "rekognition": "thumbor_urls.aws.rekognition",
 }
 
 
@@ -150,7 +151,7 @@ def build_detectors(settings: Settings) -> tuple[Detector, ...]:
             known = ", ".join(sorted({"opencv", "saliency", "rekognition"}))
             raise SettingError(f"DETECTORS: unknown detector {name!r}; the detectors are {known}")
         try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
+            module = importlib.import_module(module_name)
         except ImportError as error:
             raise SettingError(
                 f"DETECTORS names {name!r}, which needs {error.name or 'a package'} "

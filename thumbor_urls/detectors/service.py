@@ -1,8 +1,8 @@
-"""What `smart/`, `smart_crop()` and moderation need from a request's pixels, cached per original.
+"""What `smart/` and `smart_crop()` need from a request's pixels: the detector chain's answer
+about the original, cached per original in the result store, and the plan it changes.
 
-One Inspector per App: it holds the detector chain, the moderation backend and the result
-store their answers are cached in. The pipeline's steps ask it questions; it never touches
-the Job's frames itself, only the small copy the steps make for it.
+The App holds one; the pipeline's detect step asks it, and it never touches the Job's frames
+itself, only the small upright copy the step makes for it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from PIL import Image
 from ..config import Settings
 from ..errors import NotImplementedFeature
 from ..filters.smart import face_box
-from ..moderation import ModerationBackend, Moderator, Policy, Verdict, create_backend
-from ..stores import NoResultStore, ResultStore
+from ..stores import ResultStore
 from . import Detection, Detector, Region, build_detectors, run_chain
 
 if TYPE_CHECKING:
@@ -29,30 +28,29 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when the meaning of cached regions changes
 
 
-class Inspector:
+class DetectionService:
     def __init__(
-        self,
-        settings: Settings,
-        store: ResultStore | None = None,
-        identity: str = "",
-        detectors: Sequence[Detector] | None = None,
-        moderation: ModerationBackend | None = None,
+        self, detectors: Sequence[Detector], store: ResultStore, identity: str, max_side: int = 600
     ) -> None:
-        self.settings = settings
-        self.store: ResultStore = store or NoResultStore()
+        self.detectors = tuple(detectors)
+        self.store = store
         self.identity = identity  # the source's repr: two sources never share an answer
-        self.detectors = build_detectors(settings) if detectors is None else tuple(detectors)
+        self.max_side = max_side  # DETECTION_MAX_SIDE: the sample's longer side
         self.chain = ",".join(detector.name for detector in self.detectors)
-        backend = create_backend(settings) if moderation is None else moderation
-        self.moderator = Moderator(backend, self.store, identity, settings.MODERATION_FAIL_OPEN)
 
-    # --- what a plan needs -------------------------------------------------------------------
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: ResultStore,
+        identity: str,
+        detectors: Sequence[Detector] | None = None,
+    ) -> DetectionService:
+        chain = build_detectors(settings) if detectors is None else detectors
+        return cls(chain, store, identity, settings.DETECTION_MAX_SIDE)
 
-    def wants_points(self, plan: Plan) -> bool:
+    def wants(self, plan: Plan) -> bool:
         return plan.smart_crop is not None or (plan.smart and bool(self.detectors))
-
-    def wants_verdict(self, plan: Plan) -> bool:
-        return self.settings.MODERATION or plan.moderation is not None
 
     def decode_floor(self, plan: Plan, size: tuple[int, int]) -> int:
         """The longer side JPEG draft must keep: enough for the detectors' copy (so a cached
@@ -60,27 +58,12 @@ class Inspector:
         smart_crop(), whose crop is known only after detection."""
         if plan.smart_crop is not None:
             return max(size)
-        if self.wants_points(plan) or self.wants_verdict(plan):
-            return self.settings.DETECTION_MAX_SIDE
-        return 0
-
-    def policy(self, plan: Plan) -> Policy:
-        settings = self.settings
-        asked = plan.moderation
-        min_confidence = settings.MODERATION_MIN_CONFIDENCE
-        labels = settings.MODERATION_LABELS
-        if asked is not None:
-            if asked.min_confidence is not None:
-                min_confidence = asked.min_confidence
-            labels = asked.labels or labels
-        return Policy(min_confidence, labels, settings.MODERATION_BLUR)
-
-    # --- detection ---------------------------------------------------------------------------
+        return self.max_side if self.wants(plan) else 0
 
     def cache_key(self, image_key: str, variant: str) -> str:
         text = (
             f"detect|v{CACHE_VERSION}|{self.identity}|{image_key}|{self.chain}|{variant}|"
-            f"{self.settings.DETECTION_MAX_SIDE}"
+            f"{self.max_side}"
         )
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
@@ -123,13 +106,6 @@ class Inspector:
             points = tuple(region.focal_point() for region in detection.regions)
             return plan._replace(focal_points=(*plan.focal_points, *points))
         return plan
-
-    # --- moderation --------------------------------------------------------------------------
-
-    def verdict(
-        self, plan: Plan, modified: float | None, make_sample: Callable[[], Image.Image]
-    ) -> Verdict:
-        return self.moderator.verdict(plan.image, modified, self.policy(plan), make_sample)
 
 
 def _detection_data(
