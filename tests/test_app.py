@@ -18,6 +18,7 @@ from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageOps, Ima
 
 from tests.conftest import SAMPLES, decode, encode, frame_count, gradient
 from tests.test_geometry import THUMBOR_SIZES
+from thumbor_urls.app import App
 from thumbor_urls.codecs import png_strategy
 from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.decode import open_image
@@ -634,3 +635,25 @@ def test_noisy_jpeg_at_quality_94_is_written_though_pillow_buffer_is_too_small(c
     image = decode(response.body)
     assert (image.format, image.size) == ("JPEG", (600, 400))
     assert len(response.body) > 600 * 400  # more than the buffer Pillow gives a progressive file
+
+
+@pytest.mark.parametrize("path", ["/", "", "/favicon.ico", "/robots.txt"])
+def test_a_browsers_first_requests_are_404_not_403(make_client, path):
+    for client in (make_client(), make_client(SECURITY_KEY="k", ALLOW_UNSAFE_URL=False)):
+        response = client(path)
+        assert response.status == 404, response.body
+        assert error_of(response) == "NoSuchKey"
+        assert "/unsafe/" in json.loads(response.body)["message"]
+
+
+def test_the_app_says_what_it_does(make_client, root):
+    settings = Settings(FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None)
+    line = App(settings, concurrency=4).describe()
+    assert (
+        "signing off" in line and "detectors none" in line and "results cached in nowhere" in line
+    )
+    signed = App(
+        settings.replace(SECURITY_KEY="k", ALLOW_UNSAFE_URL=False, DETECTORS=("saliency",))
+    )
+    line = signed.describe()
+    assert "signing on (unsafe URLs refused)" in line and "detectors saliency" in line

@@ -20,6 +20,7 @@ from .errors import (
     ImageServiceError,
     ImageTooLarge,
     MethodNotAllowed,
+    NoSuchKey,
     SignatureDoesNotMatch,
     UnsafeUrlNotAllowed,
 )
@@ -38,6 +39,9 @@ access_log = logging.getLogger("thumbor_urls.access")
 # freed memory goes back to the system; below it, freed buffers stay for the next request
 # (allocator.py), which is what makes a request fast.
 GIVE_BACK_ABOVE = 2 * allocator.TRIM_THRESHOLD
+
+
+NOT_IMAGES = frozenset({"", "/", "/favicon.ico", "/robots.txt"})
 
 
 class Rendered(NamedTuple):
@@ -127,6 +131,23 @@ class App:
         (record or _log_access)(access)
         return response
 
+    def describe(self) -> str:
+        """What this App does, in a line for the start-up log."""
+        settings = self.settings
+        if settings.SECURITY_KEY:
+            unsafe = "allowed" if settings.ALLOW_UNSAFE_URL else "refused"
+            signing = f"signing on (unsafe URLs {unsafe})"
+        else:
+            signing = "signing off (no SECURITY_KEY: unsafe URLs only)"
+        detectors = self.detectors.chain or "none"
+        moderation = "every image" if self.moderator.always else "moderate() only"
+        return (
+            f"originals {self.source!r}; {signing}; detectors {detectors}; moderation "
+            f"{moderation} ({self.moderator.backend.name}); results cached in {self.results!r}; "
+            f"budget per request {self.limits.memory / budget.MiB:.0f} MiB, "
+            f"{self.limits.seconds:g} s of CPU"
+        )
+
     def _request_done(self) -> None:
         """Give freed memory back once the process is idle and well above its idle size."""
         with self._in_flight_lock:
@@ -143,6 +164,12 @@ class App:
         if request.path.rstrip("/") == "/healthcheck":
             headers = {"Content-Type": "text/plain", "Cache-Control": "no-cache"}
             return Response(200, headers, b"WORKING"), "healthcheck"
+        if request.path in NOT_IMAGES:
+            # A browser's first requests: nothing was signed, so no signature can be wrong.
+            raise NoSuchKey(
+                f"nothing at {request.path}; images are at /unsafe/<options>/<image> or "
+                "/<signature>/<options>/<image>"
+            )
         plan = parse_path(
             self._verified_rest(request),
             strict=self.settings.STRICT_FILTERS,

@@ -70,7 +70,11 @@ def serve(app: App, host: str, port: int, threads: int = 4) -> None:
     import waitress  # noqa: PLC0415 - the Lambda package does not ship the local server
 
     logging.getLogger("thumbor_urls").info(
-        "serving %s on http://%s:%d/ (Ctrl-C stops)", app.source, host, port
+        "serving on http://%s:%d/ with %d threads (Ctrl-C stops): %s",
+        host,
+        port,
+        threads,
+        app.describe(),
     )
     waitress.serve(
         make_wsgi_app(app),

@@ -28,6 +28,9 @@ class ResultStore(Protocol):
 
 
 class NoResultStore:
+    def __repr__(self) -> str:
+        return "nowhere"
+
     def get(self, key: str) -> StoredResult | None:
         return None
 
@@ -47,6 +50,9 @@ class FolderResultStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def __repr__(self) -> str:
+        return str(self.root)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         folder = self.root / key[:2]

@@ -141,6 +141,9 @@ class S3ResultStore:
         self.prefix = prefix
         self.timeout = timeout
 
+    def __repr__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
     def get(self, key: str) -> StoredResult | None:
         try:
             with s3_errors(f"s3://{self.bucket}/{self.prefix}{key}"):
