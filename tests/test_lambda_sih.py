@@ -83,6 +83,13 @@ def test_a_key_no_thumbor_path_can_carry_is_refused() -> None:
     assert sih.thumbor_path({"key": "smart/a.jpg", "bucket": "b"})[0] == "s3:b/smart/a.jpg"
 
 
+@pytest.mark.parametrize("size", ["Infinity", "-Infinity", "NaN", '"wide"', "-1"])
+def test_sizes_that_are_no_numbers_are_invalid(size: str) -> None:
+    document = json.loads(f'{{"key": "a.jpg", "edits": {{"resize": {{"width": {size}}}}}}}')
+    with pytest.raises(InvalidUrl, match="resize sizes"):
+        sih.thumbor_path(document)
+
+
 def test_bucket_and_ignored_edits() -> None:
     path, ignored = sih.thumbor_path(
         {"bucket": "photos", "key": "/a/b.png", "edits": {"normalize": True, "smartCrop": {}}}

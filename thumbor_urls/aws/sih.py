@@ -56,7 +56,7 @@ def _size(value: Any) -> int | None:
         return None
     try:
         number = round(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Python's json reads Infinity and NaN
         raise InvalidUrl(f"resize sizes must be numbers, got {value!r}") from None
     if number < 0:
         raise InvalidUrl(f"resize sizes must be positive, got {value!r}")
