@@ -21,6 +21,7 @@ from PIL import Image
 
 from tests.helpers import clean_env, cli, running_server
 from thumbor_urls.cli import main
+from thumbor_urls.signing import sign_thumbor_path
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 KEY = "cli-test-key"
@@ -224,6 +225,31 @@ def test_sign_matches_libthumbor_for_any_path(
         width=width, height=height, fit_in=fit_in, image_url=image
     )
     assert printed.getvalue().strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "canonical"),
+    [
+        ("300x/center/middle/a.jpg", "300x/a.jpg"),  # the default alignments are left out
+        ("trim:0/0300x0200/a.jpg", "trim/300x200/a.jpg"),
+        ("/fit-in/300x0/filters:blur( 3 )/a.jpg", "fit-in/300x0/filters:blur( 3 )/a.jpg"),
+    ],
+)
+def test_sign_prints_the_canonical_path(
+    path: str, canonical: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sign", "--key", KEY, path]) == 0
+    assert capsys.readouterr().out.strip() == sign_thumbor_path(KEY, canonical)
+
+
+@pytest.mark.parametrize("path", ["300x200/", "filters:quality(80/a.jpg", "filters:/a.jpg"])
+def test_sign_refuses_what_is_not_a_thumbor_path(
+    path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sign", "--key", KEY, path]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.startswith("not a Thumbor path: ")
 
 
 def test_signed_paths_are_accepted_by_the_server_and_tampered_ones_refused(

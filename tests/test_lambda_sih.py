@@ -14,6 +14,7 @@ from tests.aws_fixtures import moto_aws  # noqa: F401 (fixture)
 from tests.test_lambda_handler import Stack, signing_secret, stack  # noqa: F401 (fixtures)
 from thumbor_urls.aws import sih
 from thumbor_urls.errors import InvalidUrl, SignatureDoesNotMatch
+from thumbor_urls.grammar import parse
 from thumbor_urls.messages import Request
 from thumbor_urls.signing import sih_signature, verify_thumbor
 
@@ -56,6 +57,37 @@ def test_edits_map_to_thumbor(edits: dict[str, Any], expected: str) -> None:
     path, ignored = sih.thumbor_path({"key": "k.jpg", "edits": edits})
     assert path == expected
     assert ignored == []
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        # Without a bucket, a key whose first folder looks like an option was read as that
+        # option; the generator writes it after the default alignment instead.
+        ("left/a.jpg", "middle/left/a.jpg"),
+        ("300x200/a.jpg", "middle/300x200/a.jpg"),
+        ("trim/a.jpg", "middle/trim/a.jpg"),
+    ],
+)
+def test_keys_that_look_like_options_stay_keys(key: str, expected: str) -> None:
+    path, _ = sih.thumbor_path({"key": key})
+    assert path == expected
+    assert parse(path).image == key
+    resized, _ = sih.thumbor_path({"key": key, "edits": {"resize": {"width": 10}}})
+    assert (parse(resized).width, parse(resized).image) == (10, key)
+
+
+def test_a_key_no_thumbor_path_can_carry_is_refused() -> None:
+    with pytest.raises(InvalidUrl, match="smart"):
+        sih.thumbor_path({"key": "smart/a.jpg"})
+    assert sih.thumbor_path({"key": "smart/a.jpg", "bucket": "b"})[0] == "s3:b/smart/a.jpg"
+
+
+@pytest.mark.parametrize("size", ["Infinity", "-Infinity", "NaN", '"wide"', "-1"])
+def test_sizes_that_are_no_numbers_are_invalid(size: str) -> None:
+    document = json.loads(f'{{"key": "a.jpg", "edits": {{"resize": {{"width": {size}}}}}}}')
+    with pytest.raises(InvalidUrl, match="resize sizes"):
+        sih.thumbor_path(document)
 
 
 def test_bucket_and_ignored_edits() -> None:

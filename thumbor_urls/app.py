@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from . import allocator, budget, codecs, meta, output, pipeline, signing
+from . import allocator, budget, codecs, grammar, meta, output, pipeline, signing
 from .config import Settings
 from .deadline import Deadline, running_until
 from .decode import guard_pixels
@@ -170,6 +170,8 @@ class App:
                 f"nothing at {request.path}; images are at /unsafe/<options>/<image> or "
                 "/<signature>/<options>/<image>"
             )
+        if request.path.lstrip("/").startswith("params/"):
+            return self._params(request), "params"
         plan = parse_path(
             self._verified_rest(request),
             strict=self.settings.STRICT_FILTERS,
@@ -207,6 +209,17 @@ class App:
         if any(signing.verify_thumbor(key, signature, c) for c in dict.fromkeys((raw_rest, rest))):
             return rest
         raise SignatureDoesNotMatch("the URL signature does not match the URL")
+
+    def _params(self, request: Request) -> Response:
+        """`/params/<unsafe-or-signature>/<path>`: what the path says, as JSON (imagor's
+        `/params/`). Checked as the image URL after `/params` would be, and nothing loaded."""
+        path = request.path.lstrip("/").removeprefix("params")
+        raw = (request.raw_path or "").lstrip("/")
+        # The signature may have been checked on the path as sent: keep it when it has the prefix.
+        raw_path = raw.removeprefix("params") if raw.startswith("params/") else None
+        rest = self._verified_rest(request._replace(path=path, raw_path=raw_path))
+        params = grammar.parse(rest, max_filters=self.settings.MAX_FILTERS)
+        return json_response(200, params.as_dict(), {"Cache-Control": "no-cache"})
 
     def _check_requested_size(self, plan: Plan) -> None:
         limit = self.settings.MAX_OUTPUT_SIDE

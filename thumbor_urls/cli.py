@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
-from . import allocator, signing
+from . import allocator, grammar
 from .app import App
 from .config import SettingError, Settings
+from .errors import InvalidUrl
 from .messages import Request
 
 
@@ -58,7 +59,14 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    print(signing.sign_thumbor_path(args.key, args.path))
+    # Read and written back by the grammar: what is printed is the canonical path the server
+    # reads the same way, signed as libthumbor signs (libthumbor's own paths come out unchanged).
+    try:
+        params = grammar.parse(args.path)
+    except InvalidUrl as error:
+        print(f"not a Thumbor path: {error.message}", file=sys.stderr)
+        return 1
+    print(grammar.generate_url(params, args.key))
     return 0
 
 

@@ -18,11 +18,14 @@ Step = Callable[[Settings, Request, Response, Note], Response]
 
 
 def with_fallback(settings: Settings, request: Request, response: Response, note: Note) -> Response:
-    """An error answered with the fallback image (its status and caching kept), when set."""
+    """An error of an image request answered with the fallback image (its status and caching
+    kept), when set; /healthcheck and /params/ answer as they are."""
+    path = request.path.rstrip("/")
     if (
         response.status < 400
         or not settings.ENABLE_DEFAULT_FALLBACK_IMAGE
-        or request.path.rstrip("/") == "/healthcheck"
+        or path == "/healthcheck"
+        or path.startswith("/params/")
     ):
         return response
     try:

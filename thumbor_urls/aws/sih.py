@@ -1,8 +1,9 @@
 """AWS Serverless Image Handler's default request style: the path is base64 of a JSON document,
 `{"bucket": ..., "key": ..., "edits": {...}}`. It is translated into the Thumbor URL that does the
-same, so that one core handles both. Only the common edits are mapped (resize with its `fit`,
-`toFormat`, `grayscale`, `flip`, `flop`, `rotate` by right angles, the per-format `quality`);
-others are ignored, as the core ignores unknown Thumbor filters, and listed in the log line.
+same, so that one core handles both; grammar.generate() writes it, from Params. Only the common
+edits are mapped (resize with its `fit`, `toFormat`, `grayscale`, `flip`, `flop`, `rotate` by
+right angles, the per-format `quality`); others are ignored, as the core ignores unknown Thumbor
+filters, and listed in the log line.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import re
 from typing import Any
 
 from ..errors import InvalidUrl, SignatureDoesNotMatch
+from ..grammar import Filter, Params, generate, generate_url
 from ..messages import Request
-from ..signing import sign_thumbor_path, verify_sih
+from ..signing import verify_sih
 
 _BASE64 = re.compile(r"^eyJ[0-9a-zA-Z+/]*={0,2}$")  # '{"' is "eyJ"
 _FORMATS = {"jpeg", "jpg", "png", "webp", "avif", "gif", "heif", "heic"}
@@ -49,65 +51,75 @@ def _color(background: Any) -> str:
     return "000000"  # sharp's default for contain
 
 
-def _size(value: Any) -> str:
+def _size(value: Any) -> int | None:
     if value is None:
-        return ""
+        return None
     try:
         number = round(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # Python's json reads Infinity and NaN
         raise InvalidUrl(f"resize sizes must be numbers, got {value!r}") from None
     if number < 0:
         raise InvalidUrl(f"resize sizes must be positive, got {value!r}")
-    return str(number)
+    return number
 
 
 def thumbor_path(document: dict[str, Any]) -> tuple[str, list[str]]:
     """The Thumbor path (without `unsafe/` or a signature), and the edits that were ignored."""
+    params, ignored = thumbor_params(document)
+    return generate(params), ignored
+
+
+def thumbor_params(document: dict[str, Any]) -> tuple[Params, list[str]]:
+    """The Thumbor request that does what the document asks, and the edits that were ignored."""
     edits = document.get("edits") or {}
     if not isinstance(edits, dict):
         raise InvalidUrl('"edits" must be an object')
-    parts: list[str] = []
-    filters: list[str] = []
+    filters: list[Filter] = []
     resize = edits.get("resize") or {}
     if not isinstance(resize, dict):
         raise InvalidUrl('"resize" must be an object')
     width, height = _size(resize.get("width")), _size(resize.get("height"))
-    flop, flip = bool(edits.get("flop")), bool(edits.get("flip"))
-    fit = resize.get("fit", "cover")
-    if width or height or flip or flop:
-        if width or height:
-            if fit == "inside":
-                parts.append("fit-in")
-            elif fit == "outside":
-                parts.append("full-fit-in")
-            elif fit == "contain":
-                parts.append("fit-in")
-                filters.append(f"fill({_color(resize.get('background'))})")
-            elif fit == "fill":
-                filters.append("stretch()")
-        parts.append(f"{'-' if flop else ''}{width}x{'-' if flip else ''}{height}")
+    fit_in = full = False
+    if width is not None or height is not None:
+        fit = resize.get("fit", "cover")
+        if fit == "inside":
+            fit_in = True
+        elif fit == "outside":
+            fit_in = full = True
+        elif fit == "contain":
+            fit_in = True
+            filters.append(Filter("fill", (_color(resize.get("background")),)))
+        elif fit == "fill":
+            filters.append(Filter("stretch"))
     fmt = edits.get("toFormat")
     if isinstance(fmt, str) and fmt.lower() in _FORMATS:
-        filters.append(f"format({fmt.lower()})")
+        filters.append(Filter("format", (fmt.lower(),)))
     if edits.get("grayscale"):
-        filters.append("grayscale()")
+        filters.append(Filter("grayscale"))
     rotate = edits.get("rotate")
     if isinstance(rotate, int | float) and not isinstance(rotate, bool) and rotate % 90 == 0:
         # sharp turns clockwise, Thumbor's rotate() counter-clockwise.
-        filters.append(f"rotate({int(-rotate) % 360})")
+        filters.append(Filter("rotate", (str(int(-rotate) % 360),)))
     for name in _QUALITY_EDITS:  # the output format's options, or the first given
         options = edits.get(name)
         quality = options.get("quality") if isinstance(options, dict) else None
         if isinstance(quality, int) and (not fmt or name == str(fmt).lower()):
-            filters.append(f"quality({max(1, min(100, quality))})")
+            filters.append(Filter("quality", (str(max(1, min(100, quality))),)))
             break
-    if filters:
-        parts.append("filters:" + ":".join(filters))
     bucket = document.get("bucket")
     key = document["key"].lstrip("/")
-    parts.append(f"s3:{bucket}/{key}" if isinstance(bucket, str) and bucket else key)
-    ignored = sorted(set(edits) - _HANDLED)
-    return "/".join(parts), ignored
+    params = Params(
+        image=f"s3:{bucket}/{key}" if isinstance(bucket, str) and bucket else key,
+        fit_in=fit_in,
+        full=full,
+        width=width,
+        height=height,
+        # sharp's flop mirrors left-right (Thumbor's -W), its flip upside down (-H).
+        horizontal_flip=bool(edits.get("flop")),
+        vertical_flip=bool(edits.get("flip")),
+        filters=tuple(filters),
+    )
+    return params, sorted(set(edits) - _HANDLED)
 
 
 def rewrite(request: Request, security_key: str) -> tuple[Request, list[str]]:
@@ -121,7 +133,7 @@ def rewrite(request: Request, security_key: str) -> tuple[Request, list[str]]:
             raise SignatureDoesNotMatch("this request must carry a ?signature= query parameter")
         if not verify_sih(security_key, signature, raw):
             raise SignatureDoesNotMatch("the signature query parameter does not match the path")
-    path, ignored = thumbor_path(decode(request.path))
-    new_path = sign_thumbor_path(security_key, path) if security_key else f"/unsafe/{path}"
+    params, ignored = thumbor_params(decode(request.path))
+    new_path = generate_url(params, security_key or None)
     query = {k: v for k, v in request.query.items() if k != "signature"}
     return request._replace(path=new_path, raw_path=new_path, query=query), ignored
