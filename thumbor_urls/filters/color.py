@@ -1,10 +1,11 @@
-"""Colour filters, and the plumbing the other pixel filters share.
+"""Colour filters.
 
 Thumbor's pixel filters are C loops (thumbor/ext/filters/_*.c) over the RGB(A) bytes with C
 integer semantics: division truncates toward zero, and every result is clamped to 0..255
 (`ADJUST_COLOR`). Filters whose result depends on one channel value at a time become 256-entry
-lookup tables for `Image.point()`, built here with the same integer arithmetic, so they give
-Thumbor's bytes exactly. Alpha is never touched by these filters, as in Thumbor.
+lookup tables for `Image.point()`, built here with the same integer arithmetic
+(c_arithmetic.py), so they give Thumbor's bytes exactly. Alpha is never touched by these
+filters, as in Thumbor.
 
 Parameters use Thumbor's own regular expressions (`BaseFilter.Number` and friends), so a value
 Thumbor would skip is skipped here too (or refused under STRICT_FILTERS).
@@ -13,13 +14,14 @@ Thumbor would skip is skipped here too (or refused under STRICT_FILTERS).
 from __future__ import annotations
 
 import re
-import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from PIL import Image, ImageMath
+from PIL import Image
 
 from ..budget import Cost, Frame
+from .bands import Lut, band_math, map_channels, merge_bands, normalise, split_alpha
+from .c_arithmetic import clamp8, f32, trunc_div
 from .registry import REQUIRED, CostContext, FilterContext, Param, Str, per_pixel, register
 
 # --- Thumbor's parameter types (thumbor/filters/__init__.py, BaseFilter) ----------------------
@@ -82,80 +84,6 @@ def boolean(name: str, default: Any = REQUIRED) -> Param:
         return text in ("true", "True", "1")
 
     return Param(name, "bool", parse, default)
-
-
-# --- C arithmetic ---------------------------------------------------------------------------
-def trunc_div(numerator: int, denominator: int) -> int:
-    """C's integer division: the quotient truncated toward zero (Python's // floors)."""
-    quotient = abs(numerator) // abs(denominator)
-    return quotient if (numerator < 0) == (denominator < 0) else -quotient
-
-
-def clamp8(value: float) -> int:
-    """`ADJUST_COLOR`, after C's truncating conversion to int."""
-    return min(max(int(value), 0), 255)
-
-
-def f32(value: float) -> float:
-    """Round to IEEE single precision: Thumbor's C uses `float` in places, and a double result
-    rounded to float equals the float operation for + - * / (24 + 2 bits fit in 53)."""
-    rounded: float = struct.unpack("f", struct.pack("f", value))[0]
-    return rounded
-
-
-def band_math(expression: Callable[[dict[str, Any]], Any], **bands: Image.Image) -> Image.Image:
-    """`ImageMath.lambda_eval`, typed: whole-band arithmetic in C (I or F modes)."""
-    result = ImageMath.lambda_eval(expression, **bands)
-    if not isinstance(result, Image.Image):
-        raise TypeError("band maths gave no image")
-    return result
-
-
-Lut = list[int]
-IDENTITY: Lut = list(range(256))
-
-
-# --- Bands ----------------------------------------------------------------------------------
-def normalise(image: Image.Image) -> Image.Image:
-    """L, LA, RGB or RGBA (frames normally arrive so; anything else converts like Thumbor's
-    `image_data_as_rgb`)."""
-    if image.mode in ("L", "LA", "RGB", "RGBA"):
-        return image
-    has_alpha = "A" in image.getbands() or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")
-
-
-def as_colour(image: Image.Image) -> Image.Image:
-    """RGB or RGBA: for filters that treat the three channels differently (Thumbor converts
-    every frame to RGB(A) before a pixel filter, so grey frames come out as RGB there too)."""
-    image = normalise(image)
-    if image.mode == "L":
-        return image.convert("RGB")
-    if image.mode == "LA":
-        return image.convert("RGBA")
-    return image
-
-
-def split_alpha(image: Image.Image) -> tuple[list[Image.Image], Image.Image | None]:
-    """The colour bands (one for L/LA, three for RGB/RGBA) and the alpha band, if any."""
-    bands = list(normalise(image).split())
-    alpha = bands.pop() if len(bands) in (2, 4) else None
-    return bands, alpha
-
-
-def merge_bands(bands: Sequence[Image.Image], alpha: Image.Image | None) -> Image.Image:
-    mode = ("L" if len(bands) == 1 else "RGB") + ("A" if alpha is not None else "")
-    return Image.merge(mode, [*bands, *([alpha] if alpha is not None else [])])
-
-
-def map_channels(image: Image.Image, *luts: Lut) -> Image.Image:
-    """Apply one table to every colour channel, or one table per R, G, B; alpha is kept."""
-    image = normalise(image) if len(luts) == 1 else as_colour(image)
-    colour_bands = 1 if image.mode in ("L", "LA") else 3
-    tables = list(luts) * colour_bands if len(luts) == 1 else list(luts)
-    if image.mode in ("LA", "RGBA"):
-        tables.append(IDENTITY)
-    return image.point([entry for table in tables for entry in table])
 
 
 # --- Filters --------------------------------------------------------------------------------

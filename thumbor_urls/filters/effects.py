@@ -24,19 +24,9 @@ from ..budget import Cost, Frame
 from ..deadline import checkpoint
 from ..errors import InvalidFilterArgument
 from . import int32
-from .color import (
-    IDENTITY,
-    POSITIVE_NONZERO_NUMBER,
-    POSITIVE_NUMBER,
-    band_math,
-    boolean,
-    decimal,
-    f32,
-    merge_bands,
-    normalise,
-    split_alpha,
-    whole,
-)
+from .bands import IDENTITY, band_math, merge_bands, normalise, split_alpha
+from .c_arithmetic import INT_MAX, f32
+from .color import POSITIVE_NONZERO_NUMBER, POSITIVE_NUMBER, boolean, decimal, whole
 from .registry import REGISTRY, CostContext, FilterContext, FilterSpec, Param, Phase, register
 
 Kernel = Sequence[Sequence[float]]  # rows of weights; both sides odd
@@ -614,13 +604,12 @@ def sharpen(
 
 # --- noise -------------------------------------------------------------------------------------
 
-_INT_MAX = 2**31 - 1  # Thumbor passes both through PyArg "i": larger values are a 500 there
-
 
 @register(
     "noise",
-    whole("amount", POSITIVE_NUMBER, refuse=(0, _INT_MAX)),
-    whole("seed", POSITIVE_NUMBER, refuse=(0, _INT_MAX), default=0),
+    # Thumbor passes both through PyArg "i": larger values are a 500 there.
+    whole("amount", POSITIVE_NUMBER, refuse=(0, INT_MAX)),
+    whole("seed", POSITIVE_NUMBER, refuse=(0, INT_MAX), default=0),
     # Random bytes, their int32 image, the offsets, and each band in int32 (measured 21 B/px).
     cost=lambda frame, ctx, amount, seed: Cost(frame, 24 * frame.pixels, 40.0 * frame.pixels),
 )
@@ -641,7 +630,7 @@ def noise(image: Image.Image, ctx: FilterContext, amount: int, seed: int) -> Ima
     rng = random.Random(seed) if seed > 0 else random.Random()  # noqa: S311
     raw = Image.frombytes("I", bands[0].size, rng.randbytes(4 * bands[0].width * bands[0].height))
     half = amount >> 1
-    offsets = band_math(lambda a: (a["n"] & _INT_MAX) % amount - half, n=raw)
+    offsets = band_math(lambda a: (a["n"] & INT_MAX) % amount - half, n=raw)
     # In int32 mode, so nothing wraps; converting I to L clamps to 0..255 (ADJUST_COLOR).
     noisy = [band_math(lambda a: a["b"] + a["n"], b=band, n=offsets).convert("L") for band in bands]
     return merge_bands(noisy, alpha)
