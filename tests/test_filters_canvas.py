@@ -86,6 +86,49 @@ def test_invalid_arguments(text):
         parse_path(f"filters:{text}/x.jpg", strict=True)
 
 
+# Every parameter reads its text with Thumbor's own pattern (BaseFilter.Number and friends,
+# filters/params.py). These were accepted before the parameters became one family.
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Boolean is [Tt]rue|[Ff]alse|1|0: no other case.
+        "autojpg(TRUE)",
+        "autojpg(tRuE)",
+        "fill(red,TRUE)",
+        "round_corner(20,0,0,0,FALSE)",
+        # Number is -?\d+ and PositiveNumber \d+: no plus sign, and no minus on a positive one.
+        "rotate(+90)",
+        "quality(+50)",
+        "quality(-0)",
+        "max_age(+5)",
+        "max_age(-0)",
+        "max_bytes(+500)",
+        "round_corner(20,+1,0,0)",
+        "round_corner(20,-0,0,0)",
+        "watermark(w.png,10,10,+5)",
+        "watermark(w.png,10,10,-0)",
+        "smart_crop(+1)",
+        "smart_crop(0,+5)",
+        # DecimalNumber is -?(\d+\.?\d*|\d*\.?\d+): no plus sign either.
+        "proportion(+0.5)",
+        "moderate(+50)",
+    ],
+)
+def test_arguments_outside_thumbors_patterns_are_refused(text):
+    with pytest.raises(InvalidFilterArgument):
+        parse_path(f"filters:{text}/x.jpg", strict=True)
+    assert [ignored.text for ignored in parse_path(f"filters:{text}/x.jpg").ignored_filters] == [
+        text
+    ]
+
+
+def test_format_takes_a_quoted_string_as_thumbor_does():
+    # BaseFilter.String strips one pair of quotes; format() lower-cases what is left.
+    assert parse_path("filters:format('webp')/x.jpg").output.format == "webp"
+    assert parse_path("filters:format('PNG')/x.jpg").output.format == "png"
+    assert parse_path("filters:format(' png')/x.jpg").output.format is None
+
+
 def test_pre_load_filters_change_the_plan():
     plan = parse_path("filters:focal(10x20:110x70):autojpg():max_bytes(5000):cover()/x.jpg")
     assert plan.focal_points == (FocalPoint(60, 45, 100, 50, 5000.0, "Explicit"),)

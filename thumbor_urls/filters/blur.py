@@ -16,8 +16,8 @@ from PIL import Image
 
 from ..budget import Cost, Frame
 from .bands import normalise
-from .color import POSITIVE_NONZERO_NUMBER, decimal, whole
 from .correlation import correlate_separable, strip_cost
+from .params import DecimalNumber, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, register
 
 MAX_BLUR_RADIUS = 150  # Thumbor's MAX_RADIUS (thumbor/filters/blur.py)
@@ -51,8 +51,8 @@ def _blur_cost(frame: Frame, ctx: CostContext, radius: int, sigma: float) -> Cos
     "blur",
     # Any radius is accepted as in Thumbor, where it also sets the default sigma; the kernel
     # itself stops at MAX_BLUR_RADIUS. Radii above _MAX_SIGMA give the same pixels as it.
-    whole("radius", POSITIVE_NONZERO_NUMBER, clamp=(1, _MAX_SIGMA)),
-    decimal("sigma", clamp=(-_MAX_SIGMA, _MAX_SIGMA), default=0.0),
+    PositiveNonZeroNumber("radius", clamp=(1, _MAX_SIGMA)),
+    DecimalNumber("sigma", clamp=(-_MAX_SIGMA, _MAX_SIGMA), default=0.0),
     cost=_blur_cost,
 )
 def blur(image: Image.Image, ctx: FilterContext, radius: int, sigma: float) -> Image.Image:

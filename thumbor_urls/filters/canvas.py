@@ -7,7 +7,8 @@ import re
 from PIL import Image, ImageChops, ImageColor, ImageFilter, ImageStat
 
 from ..budget import Cost, Frame
-from .registry import Bool, CostContext, FilterContext, Float, Int, Param, per_pixel, register
+from .params import Boolean, DecimalNumber, Number, Param, PositiveNumber
+from .registry import CostContext, FilterContext, per_pixel, register
 
 _ROTATIONS = {
     90: Image.Transpose.ROTATE_90,
@@ -22,7 +23,7 @@ def _rotate_cost(frame: Frame, ctx: CostContext, angle: int) -> Cost:
     return Cost(out, 0, 5.0 * frame.pixels)
 
 
-@register("rotate", Int("angle"), cost=_rotate_cost)
+@register("rotate", Number("angle"), cost=_rotate_cost)
 def rotate(image: Image.Image, ctx: FilterContext, angle: int) -> Image.Image:
     """Rotate counter-clockwise by a multiple of 90 degrees (others are ignored, as in Thumbor)."""
     if angle % 90:
@@ -74,7 +75,7 @@ def _fill_cost(frame: Frame, ctx: CostContext, color: str, fill_transparent: boo
     return Cost(canvas, transient, 10.0 * canvas.pixels + 20.0 * frame.pixels)
 
 
-@register("fill", _FILL_COLOR, Bool("fill_transparent", default=False), cost=_fill_cost)
+@register("fill", _FILL_COLOR, Boolean("fill_transparent", default=False), cost=_fill_cost)
 def fill(image: Image.Image, ctx: FilterContext, color: str, fill_transparent: bool) -> Image.Image:
     """Centre the image on a canvas of the requested size filled with a colour."""
     width, height = ctx.canvas
@@ -135,10 +136,10 @@ _SUPERSAMPLE = 4
 @register(
     "round_corner",
     Param("radius", "a|b", _round_corner_radii),
-    Int("red", 0, 255),
-    Int("green", 0, 255),
-    Int("blue", 0, 255),
-    Bool("transparent", default=False),
+    PositiveNumber("red", refuse=(0, 255)),
+    PositiveNumber("green", refuse=(0, 255)),
+    PositiveNumber("blue", refuse=(0, 255)),
+    Boolean("transparent", default=False),
     # A mask drawn at 4x4 the size, its reduction, and three RGB(A) copies (measured 33 B/px).
     cost=per_pixel(32, 30, colour=True),
 )
@@ -195,7 +196,7 @@ def _proportion_cost(frame: Frame, ctx: CostContext, ratio: float) -> Cost:
     return Cost(out, 4 * out.width * frame.height, 15.0 * frame.pixels)
 
 
-@register("proportion", Float("ratio"), cost=_proportion_cost)
+@register("proportion", DecimalNumber("ratio"), cost=_proportion_cost)
 def proportion(image: Image.Image, ctx: FilterContext, ratio: float) -> Image.Image:
     """Scale the result by a ratio in (0, 1]; other values are ignored, as in Thumbor."""
     if ratio <= 0 or ratio > 1.0:

@@ -13,77 +13,15 @@ Thumbor would skip is skipped here too (or refused under STRICT_FILTERS).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import Any
 
 from PIL import Image
 
 from ..budget import Cost, Frame
 from .bands import Lut, band_math, map_channels, merge_bands, normalise, split_alpha
 from .c_arithmetic import clamp8, f32, trunc_div
-from .registry import REQUIRED, CostContext, FilterContext, Param, Str, per_pixel, register
-
-# --- Thumbor's parameter types (thumbor/filters/__init__.py, BaseFilter) ----------------------
-NUMBER = r"-?\d+"
-POSITIVE_NUMBER = r"\d+"
-POSITIVE_NONZERO_NUMBER = r"\d*[1-9]\d*"
-_DECIMAL = r"-?(?:\d+\.?\d*|\d*\.?\d+)"
-_BOOLEAN = r"[Tt]rue|[Ff]alse|1|0"
-
-Bounds = tuple[float, float]
-
-
-def _bounded(value: Any, clamp: Bounds | None, refuse: Bounds | None) -> Any:
-    if refuse is not None and not refuse[0] <= value <= refuse[1]:
-        raise ValueError(f"must be between {refuse[0]} and {refuse[1]}, got {value}")
-    if clamp is not None:
-        value = min(max(value, type(value)(clamp[0])), type(value)(clamp[1]))
-    return value
-
-
-def whole(
-    name: str,
-    pattern: str = NUMBER,
-    *,
-    clamp: Bounds | None = None,
-    refuse: Bounds | None = None,
-    default: Any = REQUIRED,
-) -> Param:
-    """A Thumbor integer parameter. `clamp` bounds values beyond which the result cannot change
-    (so clamping is invisible); `refuse` rejects values Thumbor itself cannot handle."""
-    compiled = re.compile(pattern)
-
-    def parse(text: str) -> int:
-        if not compiled.fullmatch(text):
-            raise ValueError(f"expected a whole number ({pattern}), got {text!r}")
-        return int(_bounded(int(text), clamp, refuse))
-
-    return Param(name, "int", parse, default)
-
-
-def decimal(name: str, *, clamp: Bounds | None = None, default: Any = REQUIRED) -> Param:
-    """Thumbor's `DecimalNumber`: `-?(\\d+\\.?\\d*|\\d*\\.?\\d+)`, no exponent, no `+`."""
-    compiled = re.compile(_DECIMAL)
-
-    def parse(text: str) -> float:
-        if not compiled.fullmatch(text):
-            raise ValueError(f"expected a decimal number, got {text!r}")
-        return float(_bounded(float(text), clamp, None))
-
-    return Param(name, "float", parse, default)
-
-
-def boolean(name: str, default: Any = REQUIRED) -> Param:
-    """Thumbor's `Boolean`: exactly `true`, `True`, `false`, `False`, `1` or `0`."""
-    compiled = re.compile(_BOOLEAN)
-
-    def parse(text: str) -> bool:
-        if not compiled.fullmatch(text):
-            raise ValueError(f"expected true, false, 1 or 0, got {text!r}")
-        return text in ("true", "True", "1")
-
-    return Param(name, "bool", parse, default)
+from .params import DecimalNumber, Number, PositiveNumber, String
+from .registry import CostContext, FilterContext, per_pixel, register
 
 
 # --- Filters --------------------------------------------------------------------------------
@@ -103,7 +41,7 @@ def _shift_table(percent: int) -> Lut:
     return [clamp8(value + delta) for value in range(256)]
 
 
-@register("brightness", whole("value", clamp=(-100, 100)), cost=per_pixel(ns=4))
+@register("brightness", Number("value", clamp=(-100, 100)), cost=per_pixel(ns=4))
 def brightness(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     """Add value% of 255 to every channel (clamped: beyond +-100 every pixel already saturates)."""
     return map_channels(image, _shift_table(value))
@@ -112,7 +50,7 @@ def brightness(image: Image.Image, ctx: FilterContext, value: int) -> Image.Imag
 # contrast(v): factor = (v + 100)^2 / 100. At factor >= 12800, that is |v + 100| >= 1132, every
 # value but 128 already lands on 0 or 255, so clamping v there cannot change a pixel; it also
 # keeps us clear of the int overflow Thumbor's C has from |v| > 46240.
-@register("contrast", whole("value", clamp=(-1232, 1032)), cost=per_pixel(ns=4))
+@register("contrast", Number("value", clamp=(-1232, 1032)), cost=per_pixel(ns=4))
 def contrast(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     """Stretch every channel around 128 by (value + 100)^2 / 100 percent."""
     factor = trunc_div((value + 100) * (value + 100), 100)
@@ -122,9 +60,9 @@ def contrast(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
 
 @register(
     "rgb",
-    whole("red", clamp=(-100, 100)),
-    whole("green", clamp=(-100, 100)),
-    whole("blue", clamp=(-100, 100)),
+    Number("red", clamp=(-100, 100)),
+    Number("green", clamp=(-100, 100)),
+    Number("blue", clamp=(-100, 100)),
     cost=per_pixel(ns=6, colour=True),
 )
 def rgb(image: Image.Image, ctx: FilterContext, red: int, green: int, blue: int) -> Image.Image:
@@ -142,12 +80,12 @@ def _blend_table(percent: int, fill: int) -> Lut:
 # levels, so they give the same pixels as 25600.
 @register(
     "colorize",
-    whole("red_pct", POSITIVE_NUMBER, clamp=(0, 25600)),
-    whole("green_pct", POSITIVE_NUMBER, clamp=(0, 25600)),
-    whole("blue_pct", POSITIVE_NUMBER, clamp=(0, 25600)),
+    PositiveNumber("red_pct", clamp=(0, 25600)),
+    PositiveNumber("green_pct", clamp=(0, 25600)),
+    PositiveNumber("blue_pct", clamp=(0, 25600)),
     # Thumbor reads it with bytearray.fromhex() into exactly three bytes; anything else is an
     # exception there (a 500), refused here.
-    Str("fill", r"[0-9a-fA-F]{6}"),
+    String("fill", r"[0-9a-fA-F]{6}"),
     cost=per_pixel(ns=6, colour=True),
 )
 def colorize(
@@ -171,7 +109,7 @@ def _saturation_cost(frame: Frame, ctx: CostContext, change: float) -> Cost:
     return Cost(frame, transient, 60.0 * frame.pixels)
 
 
-@register("saturation", decimal("change", clamp=(-1e6, 1e6)), cost=_saturation_cost)
+@register("saturation", DecimalNumber("change", clamp=(-1e6, 1e6)), cost=_saturation_cost)
 def saturation(image: Image.Image, ctx: FilterContext, change: float) -> Image.Image:
     """Scale each pixel's distance from its perceived brightness (1 unchanged, 0 grey)."""
     bands, alpha = split_alpha(image)

@@ -20,8 +20,8 @@ from PIL import Image
 from ..budget import Cost, Frame
 from ..errors import InvalidFilterArgument
 from .bands import normalise
-from .color import POSITIVE_NONZERO_NUMBER, boolean, whole
 from .correlation import correlate, strip_cost
+from .params import Boolean, PositiveNonZeroNumber
 from .registry import REGISTRY, CostContext, FilterContext, FilterSpec, Param, Phase
 
 # Each non-zero cell costs one multiply-add pass over every band of the frame, and Thumbor sets
@@ -91,8 +91,8 @@ REGISTRY.add(
         "convolution",
         (
             Param("matrix", "m1;m2;...", _parse_matrix),
-            whole("columns", POSITIVE_NONZERO_NUMBER, refuse=(1, MAX_KERNEL_CELLS)),
-            boolean("normalize", default=True),
+            PositiveNonZeroNumber("columns", refuse=(1, MAX_KERNEL_CELLS)),
+            Boolean("normalize", default=True),
         ),
         Phase.POST_TRANSFORM,
         convolution,

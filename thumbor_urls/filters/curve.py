@@ -15,7 +15,8 @@ from PIL import Image
 
 from .bands import Lut, map_channels
 from .c_arithmetic import c_round
-from .registry import FilterContext, Param, per_pixel, register
+from .params import Param
+from .registry import FilterContext, per_pixel, register
 
 Point = tuple[int, int]
 

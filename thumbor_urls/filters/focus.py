@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidFilterArgument
 from ..geometry import FocalPoint
-from .registry import Phase, Str, register
+from .params import String
+from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 _BOX = re.compile(r"(\d+)x(\d+):(\d+)x(\d+)")
 
 
-@register("focal", Str("box", r"\d+x\d+:\d+x\d+"), phase=Phase.PRE_LOAD)
+@register("focal", String("box", r"\d+x\d+:\d+x\d+"), phase=Phase.PRE_LOAD)
 def focal(plan: Plan, box: str) -> Plan:
     """Add a focal point: the box `LxT:RxB` in original pixels, weighted by its area."""
     match = _BOX.fullmatch(box)

@@ -14,15 +14,15 @@ from PIL import Image
 from ..budget import Cost
 from .bands import band_math, merge_bands, split_alpha
 from .c_arithmetic import INT_MAX
-from .color import POSITIVE_NUMBER, whole
+from .params import PositiveNumber
 from .registry import FilterContext, register
 
 
 @register(
     "noise",
     # Thumbor passes both through PyArg "i": larger values are a 500 there.
-    whole("amount", POSITIVE_NUMBER, refuse=(0, INT_MAX)),
-    whole("seed", POSITIVE_NUMBER, refuse=(0, INT_MAX), default=0),
+    PositiveNumber("amount", refuse=(0, INT_MAX)),
+    PositiveNumber("seed", refuse=(0, INT_MAX), default=0),
     # Random bytes, their int32 image, the offsets, and each band in int32 (measured 21 B/px).
     cost=lambda frame, ctx, amount, seed: Cost(frame, 24 * frame.pixels, 40.0 * frame.pixels),
 )

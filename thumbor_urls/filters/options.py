@@ -11,7 +11,8 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedImageFormat
-from .registry import Bool, Choice, Int, Phase, register
+from .params import Boolean, Choice, PositiveNumber
+from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 FORMATS = ("jpeg", "jpg", "png", "gif", "webp", "avif", "heic", "heif")
 
 
-@register("quality", Int("quality", 0, 100), phase=Phase.PRE_LOAD)
+@register("quality", PositiveNumber("quality", refuse=(0, 100)), phase=Phase.PRE_LOAD)
 def quality(plan: Plan, value: int) -> Plan:
     """Encoder quality, 0-100."""
     return plan.with_output(quality=value)
@@ -36,7 +37,7 @@ def output_format(plan: Plan, value: str) -> Plan:
     return plan.with_output(format=value)
 
 
-@register("max_age", Int("seconds", 0), phase=Phase.PRE_LOAD)
+@register("max_age", PositiveNumber("seconds"), phase=Phase.PRE_LOAD)
 def max_age(plan: Plan, seconds: int) -> Plan:
     """Cache-Control max-age for this response."""
     return plan.with_output(max_age=seconds)
@@ -72,7 +73,7 @@ def no_upscale(plan: Plan) -> Plan:
     return plan.with_geometry(no_upscale=True)
 
 
-@register("autojpg", Bool("enabled", default=True), phase=Phase.PRE_LOAD)
+@register("autojpg", Boolean("enabled", default=True), phase=Phase.PRE_LOAD)
 def autojpg(plan: Plan, enabled: bool) -> Plan:
     """Write a PNG without transparency as JPEG (overrides AUTO_PNG_TO_JPG)."""
     return plan.with_output(auto_jpg=enabled)
@@ -83,7 +84,7 @@ def autojpg(plan: Plan, enabled: bool) -> Plan:
 MIN_MAX_BYTES = 128
 
 
-@register("max_bytes", Int("bytes", MIN_MAX_BYTES), phase=Phase.PRE_LOAD)
+@register("max_bytes", PositiveNumber("bytes", refuse=(MIN_MAX_BYTES, None)), phase=Phase.PRE_LOAD)
 def max_bytes(plan: Plan, value: int) -> Plan:
     """Lower the quality until the encoded image fits in this many bytes (JPEG, WebP, AVIF)."""
     return plan.with_output(max_bytes=value)

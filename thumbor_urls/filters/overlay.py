@@ -8,7 +8,8 @@ import re
 from PIL import Image
 
 from ..budget import Cost, Frame
-from .registry import CostContext, FilterContext, Int, Overlay, Param, register
+from .params import Overlay, Param, PositiveNumber
+from .registry import CostContext, FilterContext, register
 
 _POSITION = re.compile(r"(-?)(\d+)(p?)|center|repeat")
 _RATIO = re.compile(r"-?\d+|none")
@@ -114,7 +115,7 @@ def _watermark_cost(
     Overlay("image"),
     Param("x", "position", _position),
     Param("y", "position", _position),
-    Int("alpha", 0, 100),
+    PositiveNumber("alpha", refuse=(0, 100)),
     Param("w_ratio", "percent|none", _ratio, default=None),
     Param("h_ratio", "percent|none", _ratio, default=None),
     cost=_watermark_cost,

@@ -18,7 +18,7 @@ from ..budget import Cost, Frame
 from ..deadline import checkpoint
 from .bands import band_math, merge_bands, split_alpha
 from .c_arithmetic import f32
-from .color import boolean, decimal
+from .params import Boolean, DecimalNumber
 from .registry import CostContext, FilterContext, register
 
 
@@ -131,9 +131,9 @@ def _sharpen_cost(
 
 @register(
     "sharpen",
-    decimal("amount", clamp=(-1e6, 1e6)),
-    decimal("radius"),
-    boolean("luminance_only"),
+    DecimalNumber("amount", clamp=(-1e6, 1e6)),
+    DecimalNumber("radius"),
+    Boolean("luminance_only"),
     cost=_sharpen_cost,
 )
 def sharpen(

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidFilterArgument
 from ..geometry import Box
-from .registry import Float, Int, Phase, Str, register
+from .params import DecimalNumber, Number, String
+from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..detectors import Region
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 # Any whole number parses, so that an index or padding out of range is always a 400 naming
 # the problem, never a silently skipped filter (the image's faces are known only later).
 @register(
-    "smart_crop", Int("face_index", default=0), Int("padding", default=0), phase=Phase.PRE_LOAD
+    "smart_crop",
+    Number("face_index", default=0),
+    Number("padding", default=0),
+    phase=Phase.PRE_LOAD,
 )
 def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
     """Crop to one detected face (0 is the first) with `padding` pixels around it, like AWS's
@@ -33,8 +37,8 @@ def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
 
 @register(
     "moderate",
-    Float("min_confidence", 0.0, 100.0, default=None),
-    Str("labels", r"[^|]+(\|[^|]+)*", default=""),
+    DecimalNumber("min_confidence", refuse=(0.0, 100.0), default=None),
+    String("labels", r"[^|]+(\|[^|]+)*", default=""),
     phase=Phase.PRE_LOAD,
 )
 def moderate(plan: Plan, min_confidence: float | None, labels: str) -> Plan:
