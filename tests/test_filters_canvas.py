@@ -10,6 +10,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from tests.conftest import decode, encode, frame_count, gradient
 from thumbor_urls.errors import InvalidFilterArgument
+from thumbor_urls.filters import REGISTRY
 from thumbor_urls.filters.overlay import _offsets, _scaled_size
 from thumbor_urls.geometry import FocalPoint
 from thumbor_urls.url import parse_path
@@ -127,6 +128,28 @@ def test_format_takes_a_quoted_string_as_thumbor_does():
     assert parse_path("filters:format('webp')/x.jpg").output.format == "webp"
     assert parse_path("filters:format('PNG')/x.jpg").output.format == "png"
     assert parse_path("filters:format(' png')/x.jpg").output.format is None
+
+
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [
+        ("watermark", "watermark(image, x, y, alpha [, w_ratio [, h_ratio]])"),
+        ("blur", "blur(radius [, sigma])"),
+        ("smart_crop", "smart_crop([face_index [, padding]])"),
+        ("equalize", "equalize()"),
+        ("curve", "curve(all, red, green, blue)"),
+    ],
+)
+def test_signature_is_thumbors_usage_form(name, usage):
+    assert REGISTRY.specs[name].signature() == usage
+
+
+def test_every_filter_has_its_docstrings_first_paragraph_as_reference_text():
+    for spec in REGISTRY.specs.values():
+        assert spec.doc and "\n" not in spec.doc and "  " not in spec.doc, spec.name
+    # A first paragraph over several lines is one line of text; what follows it is left out.
+    assert REGISTRY.specs["round_corner"].doc.endswith("(or making it transparent).")
+    assert REGISTRY.specs["extract_focal"].doc.endswith("what the first one chose.")
 
 
 def test_pre_load_filters_change_the_plan():

@@ -56,7 +56,8 @@ def _blur_cost(frame: Frame, ctx: CostContext, radius: int, sigma: float) -> Cos
     cost=_blur_cost,
 )
 def blur(image: Image.Image, ctx: FilterContext, radius: int, sigma: float) -> Image.Image:
-    """Gaussian blur with a (2r+1)-tap kernel, r <= 150; sigma defaults to the radius."""
+    """Gaussian blur of every band, alpha included, with a (2 x radius + 1)-tap kernel, radius
+    at most 150; sigma defaults to the radius."""
     taps = gaussian_taps(min(radius, MAX_BLUR_RADIUS), sigma or float(radius))
     # Separable, like Thumbor: a row pass then a column pass, each truncated to bytes.
     return correlate_separable(normalise(image), taps)

@@ -21,8 +21,8 @@ from ..budget import Cost, Frame
 from ..errors import InvalidFilterArgument
 from .bands import normalise
 from .correlation import correlate, strip_cost
-from .params import Boolean, PositiveNonZeroNumber
-from .registry import REGISTRY, CostContext, FilterContext, FilterSpec, Param, Phase
+from .params import Boolean, Param, PositiveNonZeroNumber
+from .registry import CostContext, FilterContext, FilterSpec, register
 
 # Each non-zero cell costs one multiply-add pass over every band of the frame, and Thumbor sets
 # no limit at all. 225 cells allows every conventional kernel (3x3 up to 15x15, and 1-D kernels
@@ -68,14 +68,6 @@ def kernel_rows(cells: Sequence[float], columns: int, normalize: bool) -> list[l
     return [list(cells[start : start + columns]) for start in range(0, len(cells), columns)]
 
 
-def convolution(
-    image: Image.Image, ctx: FilterContext, cells: tuple[float, ...], columns: int, normalize: bool
-) -> Image.Image:
-    """Correlate every band (alpha included) with an odd-sized kernel given row by row."""
-    # Thumbor's convolution adds up the alpha channel too (`num_bytes > 3`).
-    return correlate(normalise(image), kernel_rows(cells, columns, normalize))
-
-
 def _convolution_cost(
     frame: Frame, ctx: CostContext, cells: tuple[float, ...], columns: int, normalize: bool
 ) -> Cost:
@@ -84,19 +76,19 @@ def _convolution_cost(
     return strip_cost(frame, 3 + max(rows, columns) // 2, chunks, 26)
 
 
-# Registered by hand: `register()` makes a plain FilterSpec, and this one checks its arguments
-# together (see _ConvolutionSpec).
-REGISTRY.add(
-    _ConvolutionSpec(
-        "convolution",
-        (
-            Param("matrix", "m1;m2;...", _parse_matrix),
-            PositiveNonZeroNumber("columns", refuse=(1, MAX_KERNEL_CELLS)),
-            Boolean("normalize", default=True),
-        ),
-        Phase.POST_TRANSFORM,
-        convolution,
-        "Correlate every band (alpha included) with an odd-sized kernel given row by row.",
-        _convolution_cost,
-    )
+@register(
+    "convolution",
+    Param("matrix", "m1;m2;...", _parse_matrix),
+    PositiveNonZeroNumber("columns", refuse=(1, MAX_KERNEL_CELLS)),
+    Boolean("normalize", default=True),
+    cost=_convolution_cost,
+    spec=_ConvolutionSpec,
 )
+def convolution(
+    image: Image.Image, ctx: FilterContext, cells: tuple[float, ...], columns: int, normalize: bool
+) -> Image.Image:
+    """Correlate every band (alpha included) with an odd-sized kernel of up to 225 cells, given
+    row by row (`columns` wide); its cells are divided by their sum unless `normalize` is false
+    or the sum is 0."""
+    # Thumbor's convolution adds up the alpha channel too (`num_bytes > 3`).
+    return correlate(normalise(image), kernel_rows(cells, columns, normalize))

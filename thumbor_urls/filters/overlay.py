@@ -130,7 +130,9 @@ def watermark(
     w_ratio: float | None,
     h_ratio: float | None,
 ) -> Image.Image:
-    """Draw another image over this one; alpha 0 is opaque, 100 invisible."""
+    """Draw another image of the same source over this one: x and y in pixels (negative: from
+    the right or bottom), `Np` percent, `center` or `repeat`; alpha 0 is opaque, 100 invisible;
+    the ratios, in percent of the image, fit the mark in that share of it."""
     size = None
     if w_ratio or h_ratio:
         size = _scaled_size(image.size, ctx.size_of(key, "watermark"), w_ratio, h_ratio)

@@ -83,7 +83,7 @@ class FilterSpec(NamedTuple):
     params: tuple[Param, ...]
     phase: Phase
     apply: Callable[..., Any]
-    doc: str = ""
+    doc: str = ""  # the reference text: the first paragraph of the filter's docstring
     cost: FilterCost | None = None  # every post-transform filter has one
 
     def bind(self, raw_args: Sequence[str]) -> tuple[Any, ...]:
@@ -115,8 +115,17 @@ class FilterSpec(NamedTuple):
         return tuple(values)
 
     def signature(self) -> str:
-        parts = [p.name if p.required else f"[{p.name}]" for p in self.params]
-        return f"{self.name}({', '.join(parts)})"
+        """Thumbor's usage form, optional parameters nested in brackets:
+        `watermark(image, x, y, alpha [, w_ratio [, h_ratio]])`."""
+        text, depth = "", 0
+        for param in self.params:
+            separator = ", " if text else ""
+            if param.required and depth == 0:
+                text += separator + param.name
+            else:
+                text += (" [" if text else "[") + separator + param.name
+                depth += 1
+        return f"{self.name}({text}{']' * depth})"
 
 
 class BoundFilter(NamedTuple):
@@ -156,13 +165,15 @@ class Registry:
         *params: Param,
         phase: Phase = Phase.POST_TRANSFORM,
         cost: FilterCost | None = None,
+        spec: type[FilterSpec] = FilterSpec,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the decorated function as the filter `name`. `spec` is a FilterSpec subclass
+        for a filter whose arguments are only valid together (its bind() checks them)."""
         if phase is Phase.POST_TRANSFORM and cost is None:
             raise ValueError(f"filter {name} touches pixels and must declare its cost")
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-            doc = (function.__doc__ or "").strip().splitlines()
-            self.add(FilterSpec(name, params, phase, function, doc[0] if doc else "", cost))
+            self.add(spec(name, params, phase, function, _first_paragraph(function.__doc__), cost))
             return function
 
         return decorate
@@ -177,6 +188,16 @@ class Registry:
         if spec is None:
             raise UnknownFilter(f"unknown filter {name}()")
         return BoundFilter(spec, spec.bind(raw_args))
+
+
+def _first_paragraph(doc: str | None) -> str:
+    """A docstring's first paragraph, on one line."""
+    lines = []
+    for line in (doc or "").strip().splitlines():
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    return " ".join(lines)
 
 
 REGISTRY = Registry()

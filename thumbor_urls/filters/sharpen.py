@@ -139,7 +139,8 @@ def _sharpen_cost(
 def sharpen(
     image: Image.Image, ctx: FilterContext, amount: float, radius: float, luminance_only: bool
 ) -> Image.Image:
-    """Wavelet sharpening: `amount` of extra detail, centred on wavelet level `radius`."""
+    """Wavelet sharpening of every colour channel, or of the luminance only: `amount` of extra
+    detail, centred on wavelet level `radius`."""
     bands, alpha = split_alpha(image)
     if luminance_only and len(bands) == 3:
         return merge_bands(_sharpen_luminance(bands, amount, radius), alpha)
