@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+import thumbor_urls
 from tests.conftest import decode, encode, frame_count, gradient
 from thumbor_urls.errors import InvalidFilterArgument
 from thumbor_urls.filters import REGISTRY
@@ -150,6 +155,26 @@ def test_every_filter_has_its_docstrings_first_paragraph_as_reference_text():
     # A first paragraph over several lines is one line of text; what follows it is left out.
     assert REGISTRY.specs["round_corner"].doc.endswith("(or making it transparent).")
     assert REGISTRY.specs["extract_focal"].doc.endswith("what the first one chose.")
+
+
+@pytest.mark.parametrize(
+    "module", ["plan", "url", "filters", "filters.registry", "filters.smart", "filters.focus"]
+)
+def test_the_modules_behind_pre_load_filters_import_in_any_order(module):
+    # plan and url import the filters package, whose smart and focus filters use plan and url.
+    code = (
+        f"import thumbor_urls.{module}\n"
+        "from thumbor_urls.url import parse_path\n"
+        "plan = parse_path('filters:smart_crop(1,2):moderate(50):extract_focal()/h.com/unsafe/"
+        "1x2:3x4/a.jpg')\n"
+        "print(plan.smart_crop, plan.moderation.min_confidence, plan.image)"
+    )
+    # The same thumbor_urls as this process's, in a fresh interpreter.
+    root = str(Path(thumbor_urls.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split() == ["SmartCrop(face_index=1,", "padding=2)", "50.0", "a.jpg"]
 
 
 def test_pre_load_filters_change_the_plan():

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+# The module, not its names: plan imports this package (for BoundFilter), so its classes are
+# read when a filter runs, whichever of the two Python loads first.
+from .. import plan as plans
 from ..errors import InvalidFilterArgument
 from ..geometry import Box
 from .params import DecimalNumber, Number, String
@@ -30,9 +33,7 @@ if TYPE_CHECKING:
 def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
     """Crop to one detected face (0 is the first) with `padding` pixels around it, like AWS's
     Serverless Image Handler's smartCrop; the resize then applies to that crop."""
-    from ..plan import SmartCrop  # noqa: PLC0415 - plan imports the filter registry
-
-    return plan._replace(smart_crop=SmartCrop(face_index, padding))
+    return plan._replace(smart_crop=plans.SmartCrop(face_index, padding))
 
 
 @register(
@@ -44,10 +45,8 @@ def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
 def moderate(plan: Plan, min_confidence: float | None, labels: str) -> Plan:
     """Moderate this image: blur it when the backend finds labels at `min_confidence` or more
     (of the `|`-separated `labels` only, when given)."""
-    from ..plan import Moderation  # noqa: PLC0415 - plan imports the filter registry
-
     names = tuple(name.strip() for name in labels.split("|") if name.strip())
-    return plan._replace(moderation=Moderation(min_confidence, names))
+    return plan._replace(moderation=plans.Moderation(min_confidence, names))
 
 
 def face_box(faces: Sequence[Region], size: tuple[int, int], face_index: int, padding: int) -> Box:
