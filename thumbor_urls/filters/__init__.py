@@ -6,10 +6,12 @@ from . import (  # noqa: F401 - imported to register them
     color,
     convolution,
     curve,
+    equalize,
     focus,
     noise,
     options,
     overlay,
+    saturation,
     sharpen,
     smart,
 )

@@ -1,30 +1,25 @@
-"""Colour filters.
+"""Colour filters: grayscale(), and brightness(), contrast(), rgb() and colorize(), which map each
+channel value through a table.
 
-Thumbor's pixel filters are C loops (thumbor/ext/filters/_*.c) over the RGB(A) bytes with C
-integer semantics: division truncates toward zero, and every result is clamped to 0..255
-(`ADJUST_COLOR`). Filters whose result depends on one channel value at a time become 256-entry
-lookup tables for `Image.point()`, built here with the same integer arithmetic
-(c_arithmetic.py), so they give Thumbor's bytes exactly. Alpha is never touched by these
-filters, as in Thumbor.
-
-Parameters use Thumbor's own regular expressions (`BaseFilter.Number` and friends), so a value
-Thumbor would skip is skipped here too (or refused under STRICT_FILTERS).
+grayscale() is Pillow's conversion to grey levels, as in Thumbor's engine. The other four are C
+loops in Thumbor (thumbor/ext/filters/_*.c) over the RGB(A) bytes with C integer semantics:
+division truncates toward zero, and every result is clamped to 0..255 (`ADJUST_COLOR`). Their
+result depends on one channel value at a time, so each becomes a 256-entry lookup table for
+`Image.point()`, built with the same integer arithmetic (c_arithmetic.py): Thumbor's bytes
+exactly. Alpha is never touched by these filters, as in Thumbor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from PIL import Image
 
 from ..budget import Cost, Frame
-from .bands import Lut, band_math, map_channels, merge_bands, normalise, split_alpha
-from .c_arithmetic import clamp8, f32, trunc_div
-from .params import DecimalNumber, Number, PositiveNumber, String
+from .bands import Lut, map_channels
+from .c_arithmetic import clamp8, trunc_div
+from .params import Number, PositiveNumber, String
 from .registry import CostContext, FilterContext, per_pixel, register
 
 
-# --- Filters --------------------------------------------------------------------------------
 def _grey_cost(frame: Frame, ctx: CostContext) -> Cost:
     return Cost(frame.with_bands(2 if frame.bands in (2, 4) else 1), 0, 3.0 * frame.pixels)
 
@@ -99,85 +94,3 @@ def colorize(
         _blend_table(green, fill_green),
         _blend_table(blue, fill_blue),
     )
-
-
-# Thumbor's C overflows float->int conversion (undefined behaviour) long before this; at 1e6
-# every pixel that is not exactly grey already saturates.
-def _saturation_cost(frame: Frame, ctx: CostContext, change: float) -> Cost:
-    # Three float bands, their perceived brightness and three changed ones (measured 40 B/px).
-    transient = 44 * frame.pixels if frame.bands >= 3 else 0
-    return Cost(frame, transient, 60.0 * frame.pixels)
-
-
-@register("saturation", DecimalNumber("change", clamp=(-1e6, 1e6)), cost=_saturation_cost)
-def saturation(image: Image.Image, ctx: FilterContext, change: float) -> Image.Image:
-    """Scale each pixel's distance from its perceived brightness (1 unchanged, 0 grey)."""
-    bands, alpha = split_alpha(image)
-    if len(bands) == 1:
-        return image  # grey pixels are their own brightness: nothing to scale
-    red, green, blue = (band.convert("F") for band in bands)
-    # _saturation.c (after alienryderflex.com/saturation.html): p = sqrt(.299r^2 + .587g^2 +
-    # .114b^2); c' = p + (c - p) * change; float maths, truncated and clamped (F -> L does both).
-    perceived = band_math(
-        lambda a: (
-            (a["r"] * a["r"] * 0.299 + a["g"] * a["g"] * 0.587 + a["b"] * a["b"] * 0.114) ** 0.5
-        ),
-        r=red,
-        g=green,
-        b=blue,
-    )
-    k = f32(change)
-    changed = [
-        band_math(lambda a: a["p"] + (a["c"] - a["p"]) * k, p=perceived, c=band)
-        for band in (red, green, blue)
-    ]
-    return merge_bands([band.convert("L") for band in changed], alpha)
-
-
-def _equalize_tables(histogram: Sequence[int], channels: int) -> list[Lut]:
-    """_equalize.c, quirks included (see the comments); one table per colour channel."""
-    area = sum(histogram[:256])
-    cumulative: list[list[int]] = []
-    for channel in range(channels):
-        counts = histogram[channel * 256 : (channel + 1) * 256]
-        running, table = 0, []
-        for count in counts:
-            running += count
-            table.append(running if count else 0)
-        cumulative.append(table)
-    # Thumbor looks for each channel's smallest non-zero cumulative count in one loop that
-    # stops as soon as ANY channel has found its own: a channel whose darkest value lies above
-    # another channel's darkest value keeps minimum 0, so it is not stretched down to 0.
-    minimum = [0] * channels
-    for value in range(256):
-        for channel in range(channels):
-            if minimum[channel] == 0 and cumulative[channel][value]:
-                minimum[channel] = cumulative[channel][value]
-        if any(minimum):
-            break
-    tables = []
-    for channel in range(channels):
-        low, spread = minimum[channel], area - minimum[channel]
-        if spread == 0:
-            # The channel holds one value, found as its minimum: Thumbor computes 0/0 and casts
-            # the NaN to a byte, which is undefined in C but 0 on x86-64 and arm64 alike, so a
-            # one-colour channel turns black there. We give the same pixels.
-            tables.append([0] * 256)
-            continue
-        # (float)cum - min, / (area - min), * 255.0f: single-precision steps, then a byte.
-        tables.append(
-            [
-                clamp8(f32(f32(f32(f32(count) - f32(low)) / f32(spread)) * 255.0))
-                for count in cumulative[channel]
-            ]
-        )
-    return tables
-
-
-@register("equalize", cost=per_pixel(ns=6))
-def equalize(image: Image.Image, ctx: FilterContext) -> Image.Image:
-    """Histogram equalization of each colour channel, over the whole frame."""
-    image = normalise(image)
-    channels = 1 if image.mode in ("L", "LA") else 3
-    tables = _equalize_tables(image.histogram(), channels)
-    return map_channels(image, *tables) if channels == 3 else map_channels(image, tables[0])
