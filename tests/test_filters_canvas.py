@@ -16,7 +16,7 @@ import thumbor_urls
 from tests.conftest import decode, encode, frame_count, gradient
 from thumbor_urls.errors import InvalidFilterArgument
 from thumbor_urls.filters import REGISTRY
-from thumbor_urls.filters.overlay import _offsets, _scaled_size
+from thumbor_urls.filters.watermark import _offsets, _scaled_size
 from thumbor_urls.geometry import FocalPoint
 from thumbor_urls.url import parse_path
 

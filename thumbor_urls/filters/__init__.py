@@ -7,13 +7,16 @@ from . import (  # noqa: F401 - imported to register them
     convolution,
     curve,
     equalize,
+    fill,
     focus,
+    frame,
     noise,
     options,
-    overlay,
+    round_corner,
     saturation,
     sharpen,
     smart,
+    watermark,
 )
 from .registry import REGISTRY, BoundFilter, CostContext, FilterContext, IgnoredFilter, Phase
 
