@@ -89,15 +89,9 @@ _MAX_TILES, _TILE_CAP = 100, 6
 
 
 def _watermark_cost(
-    frame: Frame,
-    ctx: CostContext,
-    key: str,
-    x: str,
-    y: str,
-    alpha: int,
-    w_ratio: float | None,
-    h_ratio: float | None,
+    frame: Frame, ctx: CostContext, key: str, x: str, y: str, alpha: int, *ratios: float | None
 ) -> Cost:
+    w_ratio, h_ratio = ratios
     natural = ctx.overlay(key)
     mark = natural
     scaled = None
