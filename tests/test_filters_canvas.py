@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+import thumbor_urls
 from tests.conftest import decode, encode, frame_count, gradient
 from thumbor_urls.errors import InvalidFilterArgument
-from thumbor_urls.filters.overlay import _offsets, _scaled_size
+from thumbor_urls.filters import REGISTRY
+from thumbor_urls.filters.watermark import _offsets, _scaled_size
 from thumbor_urls.geometry import FocalPoint
 from thumbor_urls.url import parse_path
 
@@ -84,6 +90,91 @@ def test_valid_arguments(text, expected):
 def test_invalid_arguments(text):
     with pytest.raises(InvalidFilterArgument):
         parse_path(f"filters:{text}/x.jpg", strict=True)
+
+
+# Every parameter reads its text with Thumbor's own pattern (BaseFilter.Number and friends,
+# filters/params.py). These were accepted before the parameters became one family.
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Boolean is [Tt]rue|[Ff]alse|1|0: no other case.
+        "autojpg(TRUE)",
+        "autojpg(tRuE)",
+        "fill(red,TRUE)",
+        "round_corner(20,0,0,0,FALSE)",
+        # Number is -?\d+ and PositiveNumber \d+: no plus sign, and no minus on a positive one.
+        "rotate(+90)",
+        "quality(+50)",
+        "quality(-0)",
+        "max_age(+5)",
+        "max_age(-0)",
+        "max_bytes(+500)",
+        "round_corner(20,+1,0,0)",
+        "round_corner(20,-0,0,0)",
+        "watermark(w.png,10,10,+5)",
+        "watermark(w.png,10,10,-0)",
+        "smart_crop(+1)",
+        "smart_crop(0,+5)",
+        # DecimalNumber is -?(\d+\.?\d*|\d*\.?\d+): no plus sign either.
+        "proportion(+0.5)",
+        "moderate(+50)",
+    ],
+)
+def test_arguments_outside_thumbors_patterns_are_refused(text):
+    with pytest.raises(InvalidFilterArgument):
+        parse_path(f"filters:{text}/x.jpg", strict=True)
+    assert [ignored.text for ignored in parse_path(f"filters:{text}/x.jpg").ignored_filters] == [
+        text
+    ]
+
+
+def test_format_takes_a_quoted_string_as_thumbor_does():
+    # BaseFilter.String strips one pair of quotes; format() lower-cases what is left.
+    assert parse_path("filters:format('webp')/x.jpg").output.format == "webp"
+    assert parse_path("filters:format('PNG')/x.jpg").output.format == "png"
+    assert parse_path("filters:format(' png')/x.jpg").output.format is None
+
+
+@pytest.mark.parametrize(
+    ("name", "usage"),
+    [
+        ("watermark", "watermark(image, x, y, alpha [, w_ratio [, h_ratio]])"),
+        ("blur", "blur(radius [, sigma])"),
+        ("smart_crop", "smart_crop([face_index [, padding]])"),
+        ("equalize", "equalize()"),
+        ("curve", "curve(all, red, green, blue)"),
+    ],
+)
+def test_signature_is_thumbors_usage_form(name, usage):
+    assert REGISTRY.specs[name].signature() == usage
+
+
+def test_every_filter_has_its_docstrings_first_paragraph_as_reference_text():
+    for spec in REGISTRY.specs.values():
+        assert spec.doc and "\n" not in spec.doc and "  " not in spec.doc, spec.name
+    # A first paragraph over several lines is one line of text; what follows it is left out.
+    assert REGISTRY.specs["round_corner"].doc.endswith("(or making it transparent).")
+    assert REGISTRY.specs["extract_focal"].doc.endswith("what the first one chose.")
+
+
+@pytest.mark.parametrize(
+    "module", ["plan", "url", "filters", "filters.registry", "filters.smart", "filters.focus"]
+)
+def test_the_modules_behind_pre_load_filters_import_in_any_order(module):
+    # plan and url import the filters package, whose smart and focus filters use plan and url.
+    code = (
+        f"import thumbor_urls.{module}\n"
+        "from thumbor_urls.url import parse_path\n"
+        "plan = parse_path('filters:smart_crop(1,2):moderate(50):extract_focal()/h.com/unsafe/"
+        "1x2:3x4/a.jpg')\n"
+        "print(plan.smart_crop, plan.moderation.min_confidence, plan.image)"
+    )
+    # The same thumbor_urls as this process's, in a fresh interpreter.
+    root = str(Path(thumbor_urls.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split() == ["SmartCrop(face_index=1,", "padding=2)", "50.0", "a.jpg"]
 
 
 def test_pre_load_filters_change_the_plan():

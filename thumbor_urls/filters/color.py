@@ -1,164 +1,25 @@
-"""Colour filters, and the plumbing the other pixel filters share.
+"""Colour filters: grayscale(), and brightness(), contrast(), rgb() and colorize(), which map each
+channel value through a table.
 
-Thumbor's pixel filters are C loops (thumbor/ext/filters/_*.c) over the RGB(A) bytes with C
-integer semantics: division truncates toward zero, and every result is clamped to 0..255
-(`ADJUST_COLOR`). Filters whose result depends on one channel value at a time become 256-entry
-lookup tables for `Image.point()`, built here with the same integer arithmetic, so they give
-Thumbor's bytes exactly. Alpha is never touched by these filters, as in Thumbor.
-
-Parameters use Thumbor's own regular expressions (`BaseFilter.Number` and friends), so a value
-Thumbor would skip is skipped here too (or refused under STRICT_FILTERS).
+grayscale() is Pillow's conversion to grey levels, as in Thumbor's engine. The other four are C
+loops in Thumbor (thumbor/ext/filters/_*.c) over the RGB(A) bytes with C integer semantics:
+division truncates toward zero, and every result is clamped to 0..255 (`ADJUST_COLOR`). Their
+result depends on one channel value at a time, so each becomes a 256-entry lookup table for
+`Image.point()`, built with the same integer arithmetic (c_arithmetic.py): Thumbor's bytes
+exactly. Alpha is never touched by these filters, as in Thumbor.
 """
 
 from __future__ import annotations
 
-import re
-import struct
-from collections.abc import Callable, Sequence
-from typing import Any
-
-from PIL import Image, ImageMath
+from PIL import Image
 
 from ..budget import Cost, Frame
-from .registry import REQUIRED, CostContext, FilterContext, Param, Str, per_pixel, register
-
-# --- Thumbor's parameter types (thumbor/filters/__init__.py, BaseFilter) ----------------------
-NUMBER = r"-?\d+"
-POSITIVE_NUMBER = r"\d+"
-POSITIVE_NONZERO_NUMBER = r"\d*[1-9]\d*"
-_DECIMAL = r"-?(?:\d+\.?\d*|\d*\.?\d+)"
-_BOOLEAN = r"[Tt]rue|[Ff]alse|1|0"
-
-Bounds = tuple[float, float]
+from .bands import Lut, map_channels
+from .c_arithmetic import clamp8, trunc_div
+from .params import Number, PositiveNumber, String
+from .registry import CostContext, FilterContext, per_pixel, register
 
 
-def _bounded(value: Any, clamp: Bounds | None, refuse: Bounds | None) -> Any:
-    if refuse is not None and not refuse[0] <= value <= refuse[1]:
-        raise ValueError(f"must be between {refuse[0]} and {refuse[1]}, got {value}")
-    if clamp is not None:
-        value = min(max(value, type(value)(clamp[0])), type(value)(clamp[1]))
-    return value
-
-
-def whole(
-    name: str,
-    pattern: str = NUMBER,
-    *,
-    clamp: Bounds | None = None,
-    refuse: Bounds | None = None,
-    default: Any = REQUIRED,
-) -> Param:
-    """A Thumbor integer parameter. `clamp` bounds values beyond which the result cannot change
-    (so clamping is invisible); `refuse` rejects values Thumbor itself cannot handle."""
-    compiled = re.compile(pattern)
-
-    def parse(text: str) -> int:
-        if not compiled.fullmatch(text):
-            raise ValueError(f"expected a whole number ({pattern}), got {text!r}")
-        return int(_bounded(int(text), clamp, refuse))
-
-    return Param(name, "int", parse, default)
-
-
-def decimal(name: str, *, clamp: Bounds | None = None, default: Any = REQUIRED) -> Param:
-    """Thumbor's `DecimalNumber`: `-?(\\d+\\.?\\d*|\\d*\\.?\\d+)`, no exponent, no `+`."""
-    compiled = re.compile(_DECIMAL)
-
-    def parse(text: str) -> float:
-        if not compiled.fullmatch(text):
-            raise ValueError(f"expected a decimal number, got {text!r}")
-        return float(_bounded(float(text), clamp, None))
-
-    return Param(name, "float", parse, default)
-
-
-def boolean(name: str, default: Any = REQUIRED) -> Param:
-    """Thumbor's `Boolean`: exactly `true`, `True`, `false`, `False`, `1` or `0`."""
-    compiled = re.compile(_BOOLEAN)
-
-    def parse(text: str) -> bool:
-        if not compiled.fullmatch(text):
-            raise ValueError(f"expected true, false, 1 or 0, got {text!r}")
-        return text in ("true", "True", "1")
-
-    return Param(name, "bool", parse, default)
-
-
-# --- C arithmetic ---------------------------------------------------------------------------
-def trunc_div(numerator: int, denominator: int) -> int:
-    """C's integer division: the quotient truncated toward zero (Python's // floors)."""
-    quotient = abs(numerator) // abs(denominator)
-    return quotient if (numerator < 0) == (denominator < 0) else -quotient
-
-
-def clamp8(value: float) -> int:
-    """`ADJUST_COLOR`, after C's truncating conversion to int."""
-    return min(max(int(value), 0), 255)
-
-
-def f32(value: float) -> float:
-    """Round to IEEE single precision: Thumbor's C uses `float` in places, and a double result
-    rounded to float equals the float operation for + - * / (24 + 2 bits fit in 53)."""
-    rounded: float = struct.unpack("f", struct.pack("f", value))[0]
-    return rounded
-
-
-def band_math(expression: Callable[[dict[str, Any]], Any], **bands: Image.Image) -> Image.Image:
-    """`ImageMath.lambda_eval`, typed: whole-band arithmetic in C (I or F modes)."""
-    result = ImageMath.lambda_eval(expression, **bands)
-    if not isinstance(result, Image.Image):
-        raise TypeError("band maths gave no image")
-    return result
-
-
-Lut = list[int]
-IDENTITY: Lut = list(range(256))
-
-
-# --- Bands ----------------------------------------------------------------------------------
-def normalise(image: Image.Image) -> Image.Image:
-    """L, LA, RGB or RGBA (frames normally arrive so; anything else converts like Thumbor's
-    `image_data_as_rgb`)."""
-    if image.mode in ("L", "LA", "RGB", "RGBA"):
-        return image
-    has_alpha = "A" in image.getbands() or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")
-
-
-def as_colour(image: Image.Image) -> Image.Image:
-    """RGB or RGBA: for filters that treat the three channels differently (Thumbor converts
-    every frame to RGB(A) before a pixel filter, so grey frames come out as RGB there too)."""
-    image = normalise(image)
-    if image.mode == "L":
-        return image.convert("RGB")
-    if image.mode == "LA":
-        return image.convert("RGBA")
-    return image
-
-
-def split_alpha(image: Image.Image) -> tuple[list[Image.Image], Image.Image | None]:
-    """The colour bands (one for L/LA, three for RGB/RGBA) and the alpha band, if any."""
-    bands = list(normalise(image).split())
-    alpha = bands.pop() if len(bands) in (2, 4) else None
-    return bands, alpha
-
-
-def merge_bands(bands: Sequence[Image.Image], alpha: Image.Image | None) -> Image.Image:
-    mode = ("L" if len(bands) == 1 else "RGB") + ("A" if alpha is not None else "")
-    return Image.merge(mode, [*bands, *([alpha] if alpha is not None else [])])
-
-
-def map_channels(image: Image.Image, *luts: Lut) -> Image.Image:
-    """Apply one table to every colour channel, or one table per R, G, B; alpha is kept."""
-    image = normalise(image) if len(luts) == 1 else as_colour(image)
-    colour_bands = 1 if image.mode in ("L", "LA") else 3
-    tables = list(luts) * colour_bands if len(luts) == 1 else list(luts)
-    if image.mode in ("LA", "RGBA"):
-        tables.append(IDENTITY)
-    return image.point([entry for table in tables for entry in table])
-
-
-# --- Filters --------------------------------------------------------------------------------
 def _grey_cost(frame: Frame, ctx: CostContext) -> Cost:
     return Cost(frame.with_bands(2 if frame.bands in (2, 4) else 1), 0, 3.0 * frame.pixels)
 
@@ -175,7 +36,7 @@ def _shift_table(percent: int) -> Lut:
     return [clamp8(value + delta) for value in range(256)]
 
 
-@register("brightness", whole("value", clamp=(-100, 100)), cost=per_pixel(ns=4))
+@register("brightness", Number("value", clamp=(-100, 100)), cost=per_pixel(ns=4))
 def brightness(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     """Add value% of 255 to every channel (clamped: beyond +-100 every pixel already saturates)."""
     return map_channels(image, _shift_table(value))
@@ -184,7 +45,7 @@ def brightness(image: Image.Image, ctx: FilterContext, value: int) -> Image.Imag
 # contrast(v): factor = (v + 100)^2 / 100. At factor >= 12800, that is |v + 100| >= 1132, every
 # value but 128 already lands on 0 or 255, so clamping v there cannot change a pixel; it also
 # keeps us clear of the int overflow Thumbor's C has from |v| > 46240.
-@register("contrast", whole("value", clamp=(-1232, 1032)), cost=per_pixel(ns=4))
+@register("contrast", Number("value", clamp=(-1232, 1032)), cost=per_pixel(ns=4))
 def contrast(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
     """Stretch every channel around 128 by (value + 100)^2 / 100 percent."""
     factor = trunc_div((value + 100) * (value + 100), 100)
@@ -194,9 +55,9 @@ def contrast(image: Image.Image, ctx: FilterContext, value: int) -> Image.Image:
 
 @register(
     "rgb",
-    whole("red", clamp=(-100, 100)),
-    whole("green", clamp=(-100, 100)),
-    whole("blue", clamp=(-100, 100)),
+    Number("red", clamp=(-100, 100)),
+    Number("green", clamp=(-100, 100)),
+    Number("blue", clamp=(-100, 100)),
     cost=per_pixel(ns=6, colour=True),
 )
 def rgb(image: Image.Image, ctx: FilterContext, red: int, green: int, blue: int) -> Image.Image:
@@ -214,12 +75,12 @@ def _blend_table(percent: int, fill: int) -> Lut:
 # levels, so they give the same pixels as 25600.
 @register(
     "colorize",
-    whole("red_pct", POSITIVE_NUMBER, clamp=(0, 25600)),
-    whole("green_pct", POSITIVE_NUMBER, clamp=(0, 25600)),
-    whole("blue_pct", POSITIVE_NUMBER, clamp=(0, 25600)),
+    PositiveNumber("red_pct", clamp=(0, 25600)),
+    PositiveNumber("green_pct", clamp=(0, 25600)),
+    PositiveNumber("blue_pct", clamp=(0, 25600)),
     # Thumbor reads it with bytearray.fromhex() into exactly three bytes; anything else is an
     # exception there (a 500), refused here.
-    Str("fill", r"[0-9a-fA-F]{6}"),
+    String("fill", r"[0-9a-fA-F]{6}"),
     cost=per_pixel(ns=6, colour=True),
 )
 def colorize(
@@ -233,85 +94,3 @@ def colorize(
         _blend_table(green, fill_green),
         _blend_table(blue, fill_blue),
     )
-
-
-# Thumbor's C overflows float->int conversion (undefined behaviour) long before this; at 1e6
-# every pixel that is not exactly grey already saturates.
-def _saturation_cost(frame: Frame, ctx: CostContext, change: float) -> Cost:
-    # Three float bands, their perceived brightness and three changed ones (measured 40 B/px).
-    transient = 44 * frame.pixels if frame.bands >= 3 else 0
-    return Cost(frame, transient, 60.0 * frame.pixels)
-
-
-@register("saturation", decimal("change", clamp=(-1e6, 1e6)), cost=_saturation_cost)
-def saturation(image: Image.Image, ctx: FilterContext, change: float) -> Image.Image:
-    """Scale each pixel's distance from its perceived brightness (1 unchanged, 0 grey)."""
-    bands, alpha = split_alpha(image)
-    if len(bands) == 1:
-        return image  # grey pixels are their own brightness: nothing to scale
-    red, green, blue = (band.convert("F") for band in bands)
-    # _saturation.c (after alienryderflex.com/saturation.html): p = sqrt(.299r^2 + .587g^2 +
-    # .114b^2); c' = p + (c - p) * change; float maths, truncated and clamped (F -> L does both).
-    perceived = band_math(
-        lambda a: (
-            (a["r"] * a["r"] * 0.299 + a["g"] * a["g"] * 0.587 + a["b"] * a["b"] * 0.114) ** 0.5
-        ),
-        r=red,
-        g=green,
-        b=blue,
-    )
-    k = f32(change)
-    changed = [
-        band_math(lambda a: a["p"] + (a["c"] - a["p"]) * k, p=perceived, c=band)
-        for band in (red, green, blue)
-    ]
-    return merge_bands([band.convert("L") for band in changed], alpha)
-
-
-def _equalize_tables(histogram: Sequence[int], channels: int) -> list[Lut]:
-    """_equalize.c, quirks included (see the comments); one table per colour channel."""
-    area = sum(histogram[:256])
-    cumulative: list[list[int]] = []
-    for channel in range(channels):
-        counts = histogram[channel * 256 : (channel + 1) * 256]
-        running, table = 0, []
-        for count in counts:
-            running += count
-            table.append(running if count else 0)
-        cumulative.append(table)
-    # Thumbor looks for each channel's smallest non-zero cumulative count in one loop that
-    # stops as soon as ANY channel has found its own: a channel whose darkest value lies above
-    # another channel's darkest value keeps minimum 0, so it is not stretched down to 0.
-    minimum = [0] * channels
-    for value in range(256):
-        for channel in range(channels):
-            if minimum[channel] == 0 and cumulative[channel][value]:
-                minimum[channel] = cumulative[channel][value]
-        if any(minimum):
-            break
-    tables = []
-    for channel in range(channels):
-        low, spread = minimum[channel], area - minimum[channel]
-        if spread == 0:
-            # The channel holds one value, found as its minimum: Thumbor computes 0/0 and casts
-            # the NaN to a byte, which is undefined in C but 0 on x86-64 and arm64 alike, so a
-            # one-colour channel turns black there. We give the same pixels.
-            tables.append([0] * 256)
-            continue
-        # (float)cum - min, / (area - min), * 255.0f: single-precision steps, then a byte.
-        tables.append(
-            [
-                clamp8(f32(f32(f32(f32(count) - f32(low)) / f32(spread)) * 255.0))
-                for count in cumulative[channel]
-            ]
-        )
-    return tables
-
-
-@register("equalize", cost=per_pixel(ns=6))
-def equalize(image: Image.Image, ctx: FilterContext) -> Image.Image:
-    """Histogram equalization of each colour channel, over the whole frame."""
-    image = normalise(image)
-    channels = 1 if image.mode in ("L", "LA") else 3
-    tables = _equalize_tables(image.histogram(), channels)
-    return map_channels(image, *tables) if channels == 3 else map_channels(image, tables[0])

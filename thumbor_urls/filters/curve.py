@@ -8,14 +8,15 @@ most 256 points, never per pixel), so the tables, and therefore the pixels, are 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 
 from PIL import Image
 
-from .color import Lut, map_channels
-from .registry import FilterContext, Param, per_pixel, register
+from .bands import Lut, map_channels
+from .c_arithmetic import c_round
+from .params import Param
+from .registry import FilterContext, per_pixel, register
 
 Point = tuple[int, int]
 
@@ -50,11 +51,6 @@ def _solve_second_derivatives(points: Sequence[Point]) -> list[float]:
     return [result[i] / diagonal[i] for i in range(n)]
 
 
-def _c_round(value: float) -> float:
-    """C's round(): halves away from zero (Python's round() goes to even)."""
-    return math.copysign(math.floor(abs(value) + 0.5), value)
-
-
 def curve_table(points: Sequence[Point]) -> Lut:
     """cubic_spline_interpolation(): the curve at x = 0..255. Below the first point's x it is
     the first y; from the last point's x on, the last y; segments run left to right only."""
@@ -72,7 +68,7 @@ def curve_table(points: Sequence[Point]) -> Lut:
                 + (h * h / 6)
                 * ((a * a * a - a) * derivatives[i] + (b * b * b - b) * derivatives[i + 1])
             )
-            table[x] = int(min(max(_c_round(y), 0), 255))
+            table[x] = int(min(max(c_round(y), 0), 255))
     last_x, last_y = points[-1]
     table[last_x:] = [last_y] * (256 - last_x)
     return table

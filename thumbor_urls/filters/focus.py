@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidFilterArgument
 from ..geometry import FocalPoint
-from .registry import Phase, Str, register
+from .params import String
+from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 _BOX = re.compile(r"(\d+)x(\d+):(\d+)x(\d+)")
 
 
-@register("focal", Str("box", r"\d+x\d+:\d+x\d+"), phase=Phase.PRE_LOAD)
+@register("focal", String("box", r"\d+x\d+:\d+x\d+"), phase=Phase.PRE_LOAD)
 def focal(plan: Plan, box: str) -> Plan:
     """Add a focal point: the box `LxT:RxB` in original pixels, weighted by its area."""
     match = _BOX.fullmatch(box)
@@ -35,9 +36,10 @@ _SIGNED = re.compile(r"^(?:unsafe|[A-Za-z0-9_=-]{28})/")
 @register("extract_focal", phase=Phase.PRE_LOAD)
 def extract_focal(plan: Plan) -> Plan:
     """The image is itself a Thumbor URL with a manual crop: load its original instead and make
-    that crop a focal point, so a new crop keeps what the first one chose. One level: the inner
-    URL is read once (its filters are not run), and an inner URL that again names a Thumbor URL
-    is refused, so the work stays linear in the URL's length."""
+    that crop a focal point, so a new crop keeps what the first one chose.
+
+    One level: the inner URL is read once (its filters are not run), and an inner URL that again
+    names a Thumbor URL is refused, so the work stays linear in the URL's length."""
     from ..url import manual_crop_and_image  # noqa: PLC0415 - url imports the filters
 
     inner = _thumbor_path(plan.image)

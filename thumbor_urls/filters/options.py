@@ -11,7 +11,8 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedImageFormat
-from .registry import Bool, Choice, Int, Phase, register
+from .params import Boolean, Choice, PositiveNumber
+from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 FORMATS = ("jpeg", "jpg", "png", "gif", "webp", "avif", "heic", "heif")
 
 
-@register("quality", Int("quality", 0, 100), phase=Phase.PRE_LOAD)
+@register("quality", PositiveNumber("quality", refuse=(0, 100)), phase=Phase.PRE_LOAD)
 def quality(plan: Plan, value: int) -> Plan:
     """Encoder quality, 0-100."""
     return plan.with_output(quality=value)
@@ -36,43 +37,13 @@ def output_format(plan: Plan, value: str) -> Plan:
     return plan.with_output(format=value)
 
 
-@register("max_age", Int("seconds", 0), phase=Phase.PRE_LOAD)
+@register("max_age", PositiveNumber("seconds"), phase=Phase.PRE_LOAD)
 def max_age(plan: Plan, seconds: int) -> Plan:
     """Cache-Control max-age for this response."""
     return plan.with_output(max_age=seconds)
 
 
-@register("strip_exif", phase=Phase.PRE_LOAD)
-def strip_exif(plan: Plan) -> Plan:
-    """Drop EXIF metadata (already the default unless PRESERVE_EXIF_INFO)."""
-    return plan.with_output(strip_exif=True)
-
-
-@register("strip_icc", phase=Phase.PRE_LOAD)
-def strip_icc(plan: Plan) -> Plan:
-    """Drop the ICC colour profile."""
-    return plan.with_output(strip_icc=True)
-
-
-@register("stretch", phase=Phase.PRE_LOAD)
-def stretch(plan: Plan) -> Plan:
-    """Resize to the exact size without cropping to the aspect ratio."""
-    return plan.with_geometry(stretch=True)
-
-
-@register("upscale", phase=Phase.PRE_LOAD)
-def upscale(plan: Plan) -> Plan:
-    """With fit-in, grow an image smaller than the box until it touches the box."""
-    return plan.with_geometry(upscale=True)
-
-
-@register("no_upscale", phase=Phase.PRE_LOAD)
-def no_upscale(plan: Plan) -> Plan:
-    """Never ask for more pixels than the original has on either side."""
-    return plan.with_geometry(no_upscale=True)
-
-
-@register("autojpg", Bool("enabled", default=True), phase=Phase.PRE_LOAD)
+@register("autojpg", Boolean("enabled", default=True), phase=Phase.PRE_LOAD)
 def autojpg(plan: Plan, enabled: bool) -> Plan:
     """Write a PNG without transparency as JPEG (overrides AUTO_PNG_TO_JPG)."""
     return plan.with_output(auto_jpg=enabled)
@@ -83,13 +54,37 @@ def autojpg(plan: Plan, enabled: bool) -> Plan:
 MIN_MAX_BYTES = 128
 
 
-@register("max_bytes", Int("bytes", MIN_MAX_BYTES), phase=Phase.PRE_LOAD)
+@register("max_bytes", PositiveNumber("bytes", refuse=(MIN_MAX_BYTES, None)), phase=Phase.PRE_LOAD)
 def max_bytes(plan: Plan, value: int) -> Plan:
     """Lower the quality until the encoded image fits in this many bytes (JPEG, WebP, AVIF)."""
     return plan.with_output(max_bytes=value)
 
 
-@register("cover", phase=Phase.PRE_LOAD)
-def cover(plan: Plan) -> Plan:
-    """Keep only the first frame of an animation."""
-    return plan.with_output(cover=True)
+# Filters without arguments that set one flag of the plan, named like the filter.
+_OUTPUT_FLAGS = {
+    "strip_exif": "Drop EXIF metadata (already the default unless PRESERVE_EXIF_INFO).",
+    "strip_icc": "Drop the ICC colour profile.",
+    "cover": "Keep only the first frame of an animation.",
+}
+_GEOMETRY_FLAGS = {
+    "stretch": "Resize to the exact size without cropping to the aspect ratio.",
+    "upscale": "With fit-in, grow an image smaller than the box until it touches the box.",
+    "no_upscale": "Never ask for more pixels than the original has on either side.",
+}
+
+
+def _register_flag(name: str, doc: str, geometry: bool) -> None:
+    def set_flag(plan: Plan) -> Plan:
+        if geometry:
+            return plan.with_geometry(**{name: True})
+        return plan.with_output(**{name: True})
+
+    set_flag.__name__ = set_flag.__qualname__ = name
+    set_flag.__doc__ = doc
+    register(name, phase=Phase.PRE_LOAD)(set_flag)
+
+
+for _name, _doc in _OUTPUT_FLAGS.items():
+    _register_flag(_name, _doc, geometry=False)
+for _name, _doc in _GEOMETRY_FLAGS.items():
+    _register_flag(_name, _doc, geometry=True)

@@ -1,14 +1,14 @@
-"""The filter registry: each filter declares its name, typed parameters and phase.
+"""The filter registry: each filter declares its name, typed parameters (params.py), phase and,
+when it touches pixels, its cost.
 
 Like Thumbor's `@filter_method(BaseFilter.Number, ...)`, the declaration is the single source
-of truth: the URL parser validates arguments from it, and the pipeline runs each phase's
-filters in URL order.
+of truth: the URL parser validates arguments from it, the pipeline runs each phase's filters in
+URL order, and the memory and CPU budget adds up their costs (costs.py).
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -16,6 +16,26 @@ from PIL import Image
 
 from ..budget import Cost, Frame
 from ..errors import InvalidFilterArgument, NoSuchKey, UnknownFilter
+from .params import IMAGE, REQUIRED, Overlay, Param
+
+__all__ = [
+    "IMAGE",
+    "REGISTRY",
+    "REQUIRED",
+    "BoundFilter",
+    "CostContext",
+    "FilterContext",
+    "FilterCost",
+    "FilterSpec",
+    "IgnoredFilter",
+    "Overlay",
+    "OverlayFrame",
+    "Param",
+    "Phase",
+    "Registry",
+    "per_pixel",
+    "register",
+]
 
 
 class Phase(enum.Enum):
@@ -24,108 +44,6 @@ class Phase(enum.Enum):
     PRE_LOAD = "pre-load"
     # Pixel operations on every frame after the geometry has been applied.
     POST_TRANSFORM = "post-transform"
-
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
-
-
-class Param(NamedTuple):
-    """One typed parameter. `parse` turns the URL text into a value or raises ValueError."""
-
-    name: str
-    kind: str
-    parse: Callable[[str], Any]
-    default: Any = REQUIRED
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-
-def _int_parser(low: int | None, high: int | None) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not re.fullmatch(r"[-+]?\d+", text):
-            raise ValueError(f"expected a whole number, got {text!r}")
-        value = int(text)
-        if low is not None and value < low:
-            raise ValueError(f"must be at least {low}, got {value}")
-        if high is not None and value > high:
-            raise ValueError(f"must be at most {high}, got {value}")
-        return value
-
-    return parse
-
-
-def Int(
-    name: str, low: int | None = None, high: int | None = None, default: Any = REQUIRED
-) -> Param:
-    return Param(name, "int", _int_parser(low, high), default)
-
-
-def Float(
-    name: str, low: float | None = None, high: float | None = None, default: Any = REQUIRED
-) -> Param:
-    def parse(text: str) -> float:
-        if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", text):
-            raise ValueError(f"expected a number, got {text!r}")
-        value = float(text)
-        if low is not None and value < low:
-            raise ValueError(f"must be at least {low}, got {value}")
-        if high is not None and value > high:
-            raise ValueError(f"must be at most {high}, got {value}")
-        return value
-
-    return Param(name, "float", parse, default)
-
-
-def Bool(name: str, default: Any = REQUIRED) -> Param:
-    def parse(text: str) -> bool:
-        lowered = text.lower()
-        if lowered in ("true", "1"):
-            return True
-        if lowered in ("false", "0"):
-            return False
-        raise ValueError(f"expected true, false, 1 or 0, got {text!r}")
-
-    return Param(name, "bool", parse, default)
-
-
-IMAGE = "image"  # the kind of a parameter that names another image (watermark, frame)
-
-
-def Overlay(name: str) -> Param:
-    """The key of another image, read through the source of the originals."""
-    return Str(name)._replace(kind=IMAGE)
-
-
-def Str(name: str, pattern: str = r".+", default: Any = REQUIRED) -> Param:
-    compiled = re.compile(pattern)
-
-    def parse(text: str) -> str:
-        if len(text) >= 2 and text[0] == text[-1] == "'":
-            text = text[1:-1]
-        if not compiled.fullmatch(text):
-            raise ValueError(f"{text!r} is not valid here")
-        return text
-
-    return Param(name, "string", parse, default)
-
-
-def Choice(name: str, choices: Sequence[str], default: Any = REQUIRED) -> Param:
-    allowed = {c.lower(): c for c in choices}
-
-    def parse(text: str) -> str:
-        try:
-            return allowed[text.lower()]
-        except KeyError:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}") from None
-
-    return Param(name, "|".join(choices), parse, default)
 
 
 class OverlayFrame(Protocol):
@@ -165,7 +83,7 @@ class FilterSpec(NamedTuple):
     params: tuple[Param, ...]
     phase: Phase
     apply: Callable[..., Any]
-    doc: str = ""
+    doc: str = ""  # the reference text: the first paragraph of the filter's docstring
     cost: FilterCost | None = None  # every post-transform filter has one
 
     def bind(self, raw_args: Sequence[str]) -> tuple[Any, ...]:
@@ -197,8 +115,17 @@ class FilterSpec(NamedTuple):
         return tuple(values)
 
     def signature(self) -> str:
-        parts = [p.name if p.required else f"[{p.name}]" for p in self.params]
-        return f"{self.name}({', '.join(parts)})"
+        """Thumbor's usage form, optional parameters nested in brackets:
+        `watermark(image, x, y, alpha [, w_ratio [, h_ratio]])`."""
+        text, depth = "", 0
+        for param in self.params:
+            separator = ", " if text else ""
+            if param.required and depth == 0:
+                text += separator + param.name
+            else:
+                text += (" [" if text else "[") + separator + param.name
+                depth += 1
+        return f"{self.name}({text}{']' * depth})"
 
 
 class BoundFilter(NamedTuple):
@@ -238,13 +165,15 @@ class Registry:
         *params: Param,
         phase: Phase = Phase.POST_TRANSFORM,
         cost: FilterCost | None = None,
+        spec: type[FilterSpec] = FilterSpec,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the decorated function as the filter `name`. `spec` is a FilterSpec subclass
+        for a filter whose arguments are only valid together (its bind() checks them)."""
         if phase is Phase.POST_TRANSFORM and cost is None:
             raise ValueError(f"filter {name} touches pixels and must declare its cost")
 
         def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-            doc = (function.__doc__ or "").strip().splitlines()
-            self.add(FilterSpec(name, params, phase, function, doc[0] if doc else "", cost))
+            self.add(spec(name, params, phase, function, _first_paragraph(function.__doc__), cost))
             return function
 
         return decorate
@@ -259,6 +188,16 @@ class Registry:
         if spec is None:
             raise UnknownFilter(f"unknown filter {name}()")
         return BoundFilter(spec, spec.bind(raw_args))
+
+
+def _first_paragraph(doc: str | None) -> str:
+    """A docstring's first paragraph, on one line."""
+    lines = []
+    for line in (doc or "").strip().splitlines():
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    return " ".join(lines)
 
 
 REGISTRY = Registry()

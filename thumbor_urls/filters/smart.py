@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+# The module, not its names: plan imports this package (for BoundFilter), so its classes are
+# read when a filter runs, whichever of the two Python loads first.
+from .. import plan as plans
 from ..errors import InvalidFilterArgument
 from ..geometry import Box
-from .registry import Float, Int, Phase, Str, register
+from .params import DecimalNumber, Number, String
+from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..detectors import Region
@@ -21,29 +25,28 @@ if TYPE_CHECKING:
 # Any whole number parses, so that an index or padding out of range is always a 400 naming
 # the problem, never a silently skipped filter (the image's faces are known only later).
 @register(
-    "smart_crop", Int("face_index", default=0), Int("padding", default=0), phase=Phase.PRE_LOAD
+    "smart_crop",
+    Number("face_index", default=0),
+    Number("padding", default=0),
+    phase=Phase.PRE_LOAD,
 )
 def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
     """Crop to one detected face (0 is the first) with `padding` pixels around it, like AWS's
     Serverless Image Handler's smartCrop; the resize then applies to that crop."""
-    from ..plan import SmartCrop  # noqa: PLC0415 - plan imports the filter registry
-
-    return plan._replace(smart_crop=SmartCrop(face_index, padding))
+    return plan._replace(smart_crop=plans.SmartCrop(face_index, padding))
 
 
 @register(
     "moderate",
-    Float("min_confidence", 0.0, 100.0, default=None),
-    Str("labels", r"[^|]+(\|[^|]+)*", default=""),
+    DecimalNumber("min_confidence", refuse=(0.0, 100.0), default=None),
+    String("labels", r"[^|]+(\|[^|]+)*", default=""),
     phase=Phase.PRE_LOAD,
 )
 def moderate(plan: Plan, min_confidence: float | None, labels: str) -> Plan:
     """Moderate this image: blur it when the backend finds labels at `min_confidence` or more
     (of the `|`-separated `labels` only, when given)."""
-    from ..plan import Moderation  # noqa: PLC0415 - plan imports the filter registry
-
     names = tuple(name.strip() for name in labels.split("|") if name.strip())
-    return plan._replace(moderation=Moderation(min_confidence, names))
+    return plan._replace(moderation=plans.Moderation(min_confidence, names))
 
 
 def face_box(faces: Sequence[Region], size: tuple[int, int], face_index: int, padding: int) -> Box:

@@ -1,4 +1,13 @@
-"""Filters that draw another image over the result: watermark() and frame() (a nine-patch)."""
+"""watermark(image, x, y, alpha [, w_ratio [, h_ratio]]): draw another image of the same source
+over the result.
+
+x and y place the mark in pixels from the left or top (negative: from the right or bottom), in
+percent of the picture (`20p`), at the `center`, or `repeat` it across with even spacing (at most
+6x6 copies when it would tile more than 100 times, as in Thumbor). alpha 0 leaves the mark
+opaque and 100 makes it invisible: Thumbor subtracts it from every pixel's alpha rather than
+scaling it. w_ratio and h_ratio, in percent of the picture (or `none`), fit the mark in that share
+of it. A key with no image behind it is a 400.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,8 @@ import re
 from PIL import Image
 
 from ..budget import Cost, Frame
-from .registry import CostContext, FilterContext, Int, Overlay, Param, register
+from .params import Overlay, Param, PositiveNumber
+from .registry import CostContext, FilterContext, register
 
 _POSITION = re.compile(r"(-?)(\d+)(p?)|center|repeat")
 _RATIO = re.compile(r"-?\d+|none")
@@ -79,15 +89,9 @@ _MAX_TILES, _TILE_CAP = 100, 6
 
 
 def _watermark_cost(
-    frame: Frame,
-    ctx: CostContext,
-    key: str,
-    x: str,
-    y: str,
-    alpha: int,
-    w_ratio: float | None,
-    h_ratio: float | None,
+    frame: Frame, ctx: CostContext, key: str, x: str, y: str, alpha: int, *ratios: float | None
 ) -> Cost:
+    w_ratio, h_ratio = ratios
     natural = ctx.overlay(key)
     mark = natural
     scaled = None
@@ -114,7 +118,7 @@ def _watermark_cost(
     Overlay("image"),
     Param("x", "position", _position),
     Param("y", "position", _position),
-    Int("alpha", 0, 100),
+    PositiveNumber("alpha", refuse=(0, 100)),
     Param("w_ratio", "percent|none", _ratio, default=None),
     Param("h_ratio", "percent|none", _ratio, default=None),
     cost=_watermark_cost,
@@ -129,7 +133,9 @@ def watermark(
     w_ratio: float | None,
     h_ratio: float | None,
 ) -> Image.Image:
-    """Draw another image over this one; alpha 0 is opaque, 100 invisible."""
+    """Draw another image of the same source over this one: x and y in pixels (negative: from
+    the right or bottom), `Np` percent, `center` or `repeat`; alpha 0 is opaque, 100 invisible;
+    the ratios, in percent of the image, fit the mark in that share of it."""
     size = None
     if w_ratio or h_ratio:
         size = _scaled_size(image.size, ctx.size_of(key, "watermark"), w_ratio, h_ratio)
@@ -160,81 +166,3 @@ def _capped_tiles(length: int, mark: int) -> list[int]:
     count = min(_TILE_CAP, length // mark)
     space = (length - count * mark) // (max(count, 2) - 1)
     return [i * (space + mark) for i in range(count)]
-
-
-def _nine_patch_runs(markers: list[bool]) -> list[tuple[int, int, bool]]:
-    """(start, length, stretchy) runs along one border of the nine-patch."""
-    runs: list[tuple[int, int, bool]] = []
-    for index, stretchy in enumerate(markers):
-        if runs and runs[-1][2] == stretchy:
-            start, length, _ = runs[-1]
-            runs[-1] = (start, length + 1, stretchy)
-        else:
-            runs.append((index, 1, stretchy))
-    return runs
-
-
-def _is_marker(pixel: tuple[int, ...]) -> bool:
-    return pixel == (0, 0, 0, 255)
-
-
-def _target_lengths(runs: list[tuple[int, int, bool]], target: int) -> list[int]:
-    fixed = sum(length for _, length, stretchy in runs if not stretchy)
-    stretchy_total = sum(length for _, length, stretchy in runs if stretchy)
-    spare = max(target - fixed, 0)
-    return [
-        int(length / stretchy_total * spare + 0.5) if stretchy else length
-        for _, length, stretchy in runs
-    ]
-
-
-def _frame_cost(frame: Frame, ctx: CostContext, key: str) -> Cost:
-    patch = ctx.overlay(key)
-    # The padding is read from the patch's borders: at most its own size.
-    out = Frame(frame.width + patch.width - 2, frame.height + patch.height - 2, 4)
-    # The picture as RGBA, the patch's inside, one cell stretched (at most the whole output),
-    # and the border pixels read one by one in Python.
-    transient = 4 * frame.pixels + patch.bytes + 2 * out.bytes + 64 * (patch.width + patch.height)
-    ns = 40.0 * out.pixels + 20.0 * patch.pixels + 2000.0 * (patch.width + patch.height)
-    return Cost(out, transient, ns)
-
-
-@register("frame", Overlay("image"), cost=_frame_cost)
-def frame(image: Image.Image, ctx: FilterContext, key: str) -> Image.Image:
-    """Draw a nine-patch frame around the image, padding it first as the patch asks."""
-    patch = ctx.image(key, "frame")  # read only: the shared decoded copy will do
-    width, height = patch.size
-    pixels = patch.load()
-    assert pixels is not None
-    columns = [_is_marker(pixels[x, 0]) for x in range(1, width - 1)]  # type: ignore[arg-type]
-    rows = [_is_marker(pixels[0, y]) for y in range(1, height - 1)]  # type: ignore[arg-type]
-    bottom = [_is_marker(pixels[x, height - 1]) for x in range(1, width - 1)]  # type: ignore[arg-type]
-    right = [_is_marker(pixels[width - 1, y]) for y in range(1, height - 1)]  # type: ignore[arg-type]
-
-    # The bottom and right borders mark the content area; what lies outside it is padding.
-    pad_left = bottom.index(True) if True in bottom else 0
-    pad_right = bottom[::-1].index(True) if True in bottom else 0
-    pad_top = right.index(True) if True in right else 0
-    pad_bottom = right[::-1].index(True) if True in right else 0
-    size = (image.width + pad_left + pad_right, image.height + pad_top + pad_bottom)
-    ctx.allow(size)  # a patch's padding can make the result larger than any requested size
-    base = Image.new("RGBA", size, (255, 255, 255, 255))
-    # As Thumbor: the picture is laid over the white canvas, so it is flattened with the padding.
-    base.alpha_composite(image.convert("RGBA"), (pad_left, pad_top))
-
-    inner = patch.crop((1, 1, width - 1, height - 1))
-    column_runs, row_runs = _nine_patch_runs(columns), _nine_patch_runs(rows)
-    target_x = 0
-    widths = _target_lengths(column_runs, base.width)
-    heights = _target_lengths(row_runs, base.height)
-    target_y = 0
-    for (sy, sh, _), th in zip(row_runs, heights, strict=True):
-        target_x = 0
-        for (sx, sw, _), tw in zip(column_runs, widths, strict=True):
-            if tw > 0 and th > 0 and target_x + tw <= base.width and target_y + th <= base.height:
-                cell = inner.crop((sx, sy, sx + sw, sy + sh))
-                cell = cell.resize((tw, th), Image.Resampling.BILINEAR)
-                base.alpha_composite(cell, (target_x, target_y))
-            target_x += tw
-        target_y += th
-    return base
