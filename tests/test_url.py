@@ -6,8 +6,9 @@ import pytest
 
 from thumbor_urls.errors import InvalidFilterArgument, InvalidUrl, UnknownFilter
 from thumbor_urls.geometry import Box
+from thumbor_urls.grammar import split_filters
 from thumbor_urls.plan import Trim
-from thumbor_urls.url import parse_path, split_filters
+from thumbor_urls.url import parse_path
 
 
 def test_every_part_of_the_grammar_in_one_url():

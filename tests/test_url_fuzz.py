@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from thumbor_urls.errors import ImageServiceError
 from thumbor_urls.filters import REGISTRY
-from thumbor_urls.url import TooManyFilters, parse_path
+from thumbor_urls.grammar import TooManyFilters
+from thumbor_urls.url import parse_path
 
 # Pieces of the grammar, so that generated URLs reach deep into it rather than failing on
 # the first character.

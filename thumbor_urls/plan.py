@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from .filters.registry import BoundFilter, IgnoredFilter
 from .geometry import FocalPoint, GeometryRequest
+
+if TYPE_CHECKING:
+    # Only named: a Plan holds filters bound by url.py, and never needs their module to load.
+    from .filters.registry import BoundFilter, IgnoredFilter
 
 
 class Trim(NamedTuple):

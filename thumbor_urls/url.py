@@ -9,19 +9,9 @@ import logging
 from .errors import ImageServiceError
 from .filters import REGISTRY
 from .filters.registry import BoundFilter, IgnoredFilter, Phase, Registry
-from .geometry import Box, GeometryRequest
-from .grammar import FilterCall, Params, TooManyFilters, parse, split_filters
+from .geometry import GeometryRequest
+from .grammar import Params, parse
 from .plan import Plan, Trim
-
-# split_filters, FilterCall and TooManyFilters lived here before grammar.py; callers import them.
-__all__ = [
-    "FilterCall",
-    "TooManyFilters",
-    "build_plan",
-    "manual_crop_and_image",
-    "parse_path",
-    "split_filters",
-]
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +73,3 @@ def build_plan(
         else:
             post.append(bound)
     return plan._replace(filters=tuple(post), ignored_filters=tuple(ignored))
-
-
-def manual_crop_and_image(path: str) -> tuple[Box | None, str]:
-    """The manual crop and the image of a Thumbor path, its filters left unbound (for
-    extract_focal(), which reads the URL it was given as its image)."""
-    params = parse(path)
-    return params.crop, params.image

@@ -283,9 +283,9 @@ STATUS_CASES = [
     ),
     StatusCase(
         "/",
-        403,
+        404,
         400,
-        "neither unsafe/ nor a signature: 403 SignatureDoesNotMatch (README, Errors)",
+        "nothing at /: 404 NoSuchKey, not a signature error since nothing was signed",
     ),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .. import grammar
 from ..errors import InvalidFilterArgument
 from ..geometry import FocalPoint
 from .params import String
@@ -40,12 +41,11 @@ def extract_focal(plan: Plan) -> Plan:
 
     One level: the inner URL is read once (its filters are not run), and an inner URL that again
     names a Thumbor URL is refused, so the work stays linear in the URL's length."""
-    from ..url import manual_crop_and_image  # noqa: PLC0415 - url imports the filters
-
     inner = _thumbor_path(plan.image)
     if inner is None:
         return plan
-    crop, image = manual_crop_and_image(inner)
+    read = grammar.parse(inner)  # its filters are read, not bound
+    crop, image = read.crop, read.image
     if _thumbor_path(image) is not None:
         raise InvalidFilterArgument("extract_focal(): the inner URL names another Thumbor URL")
     if crop is None:

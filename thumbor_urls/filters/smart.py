@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-# The module, not its names: plan imports this package (for BoundFilter), so its classes are
-# read when a filter runs, whichever of the two Python loads first.
-from .. import plan as plans
 from ..errors import InvalidFilterArgument
 from ..geometry import Box
+from ..plan import Moderation, Plan, SmartCrop
 from .params import DecimalNumber, Number, String
 from .registry import Phase, register
 
 if TYPE_CHECKING:
     from ..detectors import Region
-    from ..plan import Plan
 
 
 # Any whole number parses, so that an index or padding out of range is always a 400 naming
@@ -33,7 +30,7 @@ if TYPE_CHECKING:
 def smart_crop(plan: Plan, face_index: int, padding: int) -> Plan:
     """Crop to one detected face (0 is the first) with `padding` pixels around it, like AWS's
     Serverless Image Handler's smartCrop; the resize then applies to that crop."""
-    return plan._replace(smart_crop=plans.SmartCrop(face_index, padding))
+    return plan._replace(smart_crop=SmartCrop(face_index, padding))
 
 
 @register(
@@ -46,7 +43,7 @@ def moderate(plan: Plan, min_confidence: float | None, labels: str) -> Plan:
     """Moderate this image: blur it when the backend finds labels at `min_confidence` or more
     (of the `|`-separated `labels` only, when given)."""
     names = tuple(name.strip() for name in labels.split("|") if name.strip())
-    return plan._replace(moderation=plans.Moderation(min_confidence, names))
+    return plan._replace(moderation=Moderation(min_confidence, names))
 
 
 def face_box(faces: Sequence[Region], size: tuple[int, int], face_index: int, padding: int) -> Box:
