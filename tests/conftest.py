@@ -1,47 +1,22 @@
+"""Fixtures for every test: an originals folder and an in-process client of the App over it.
+
+Shared data and helpers live in modules beside this one (images.py, helpers.py, ...): test
+modules import those, and take fixtures as arguments.
+"""
+
 from __future__ import annotations
 
-import io
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
+from tests.helpers import Client
+from tests.images import SAMPLES
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request, Response
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
-    """A smooth, asymmetric test picture: every region looks different from every other."""
-    width, height = size
-    horizontal = Image.linear_gradient("L").resize((width, height))
-    vertical = Image.linear_gradient("L").rotate(90).resize((width, height))
-    blue = Image.new("L", (width, height), 90)
-    image = Image.merge("RGB", (horizontal, vertical, blue))
-    if mode == "RGBA":
-        alpha = Image.linear_gradient("L").rotate(45).resize((width, height))
-        image.putalpha(alpha)
-    return image
-
-
-def encode(image: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def decode(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
-def frame_count(image: Image.Image) -> int:
-    return int(getattr(image, "n_frames", 1))
 
 
 @pytest.fixture
@@ -51,9 +26,6 @@ def root(tmp_path: Path) -> Path:
     for name in ("astronaut.jpg", "dandelions-exif-rotated.jpg", "pan.gif", "pan.webp"):
         shutil.copy(SAMPLES / name, folder / name)
     return folder
-
-
-Client = Callable[..., Response]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from tests.conftest import decode, encode, frame_count, gradient
+from tests.images import decode, encode, frame_count, gradient
 from thumbor_urls.errors import InvalidFilterArgument
 from thumbor_urls.filters.overlay import _offsets, _scaled_size
 from thumbor_urls.geometry import FocalPoint

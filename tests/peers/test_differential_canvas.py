@@ -79,7 +79,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
-from tests.conftest import SAMPLES, gradient
+from tests.images import SAMPLES, gradient
 from tests.peers.compare import alpha, flatten, json_numbers, psnr, psnr_same_mode
 from tests.peers.thumbor_peer import fetch, run_thumbor
 from thumbor_urls.app import App
