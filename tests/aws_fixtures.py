@@ -7,7 +7,6 @@ import contextlib
 import http.client
 import http.server
 import os
-import socket
 import socketserver
 import subprocess
 import sys
@@ -22,14 +21,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import free_port
+
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -20,9 +20,9 @@ from libthumbor import CryptoURL
 from PIL import Image
 
 from tests.helpers import clean_env, cli, running_server
+from tests.images import SAMPLES
 from thumbor_urls.cli import main
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 KEY = "cli-test-key"
 
 

@@ -18,11 +18,11 @@ import pytest
 from PIL import Image
 
 from tests.aws_fixtures import MotoAws, moto_aws  # noqa: F401 (fixture)
+from tests.images import SAMPLES
 from thumbor_urls.aws import clients, lambda_handler, s3, secrets
 from thumbor_urls.config import Settings
 from thumbor_urls.signing import sign_thumbor_path, sih_signature
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SETTING_NAMES = set(Settings._fields)
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.aws_fixtures import MotoAws, free_port, moto_aws  # noqa: F401 (fixture)
+from tests.aws_fixtures import MotoAws, moto_aws  # noqa: F401 (fixture)
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NPX = shutil.which("npx")
