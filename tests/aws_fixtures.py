@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.helpers import free_port
 
 REGION = "us-east-1"
@@ -195,9 +193,3 @@ def running_moto(logs: Path) -> Iterator[MotoAws]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture(scope="session")
-def moto_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoAws]:
-    with running_moto(tmp_path_factory.mktemp("moto")) as aws:
-        yield aws
