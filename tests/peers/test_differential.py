@@ -203,8 +203,8 @@ IMAGE_CASES = [
     case("1000x1000/filters:no_upscale()/g800x600.jpg"),
     case("fit-in/1000x1000/filters:upscale()/g800x600.jpg"),
     case("300x200/filters:stretch()/g800x600.jpg"),
-    # strip_icc() on a PNG: Thumbor keeps the profile (its bug); test_differential_canvas.py
-    # asserts both sides of that difference.
+    # strip_icc() on a PNG: Thumbor keeps the profile (its bug); filter_families/
+    # test_output_options.py asserts both sides of that difference.
     case("300x200/filters:strip_exif()/dandelions.jpg"),
     case("300x200/filters:max_age(60)/astronaut.jpg"),
     case("300x200/filters:rotate(90)/g800x600.jpg"),
