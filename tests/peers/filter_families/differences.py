@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from thumbor_urls.app import App
 
 
@@ -41,3 +43,29 @@ class Bug:
     reason: str  # what the bug was, for the record
     thumbor_side: Check  # the facts about Thumbor the expectation rests on
     our_side: Check  # what we do now (it failed before the fix)
+
+
+def difference_test(differences: list[Difference]) -> Callable[..., None]:
+    """The test of a module's DIFFERENCES, one case each: `test_difference = difference_test(
+    DIFFERENCES)` in the module."""
+
+    @pytest.mark.parametrize("difference", differences, ids=lambda d: d.name)
+    def test_difference(peers: Peers, difference: Difference) -> None:
+        difference.check(peers)
+
+    return test_difference
+
+
+def bug_tests(bugs: list[Bug]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests of a module's OUR_BUGS, one case each: `test_our_bug_thumbor_side,
+    test_our_bug_is_fixed = bug_tests(OUR_BUGS)` in the module."""
+
+    @pytest.mark.parametrize("bug", bugs, ids=lambda b: b.name)
+    def test_our_bug_thumbor_side(peers: Peers, bug: Bug) -> None:
+        bug.thumbor_side(peers)
+
+    @pytest.mark.parametrize("bug", bugs, ids=lambda b: b.name)
+    def test_our_bug_is_fixed(peers: Peers, bug: Bug) -> None:
+        bug.our_side(peers)
+
+    return test_our_bug_thumbor_side, test_our_bug_is_fixed

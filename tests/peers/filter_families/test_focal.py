@@ -14,7 +14,7 @@ import pytest
 
 from tests.peers.compare import json_numbers, psnr
 from tests.peers.filter_families.answers import ours, theirs
-from tests.peers.filter_families.differences import Difference, Peers
+from tests.peers.filter_families.differences import Difference, Peers, difference_test
 from tests.peers.filter_families.sources import LITERAL_NESTED
 from thumbor_urls.app import App
 
@@ -136,9 +136,7 @@ DIFFERENCES = [
 ]
 
 
-@pytest.mark.parametrize("difference", DIFFERENCES, ids=lambda d: d.name)
-def test_difference(peers: Peers, difference: Difference) -> None:
-    difference.check(peers)
+test_difference = difference_test(DIFFERENCES)
 
 
 # --- The threshold catches a near miss (measured on Thumbor's own answers) -----------------------

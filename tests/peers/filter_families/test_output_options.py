@@ -22,7 +22,13 @@ import pytest
 
 from tests.peers.compare import psnr
 from tests.peers.filter_families.answers import COMPOSITE_PSNR, ours, source, theirs
-from tests.peers.filter_families.differences import Bug, Difference, Peers
+from tests.peers.filter_families.differences import (
+    Bug,
+    Difference,
+    Peers,
+    bug_tests,
+    difference_test,
+)
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 
@@ -207,9 +213,7 @@ DIFFERENCES = [
 ]
 
 
-@pytest.mark.parametrize("difference", DIFFERENCES, ids=lambda d: d.name)
-def test_difference(peers: Peers, difference: Difference) -> None:
-    difference.check(peers)
+test_difference = difference_test(DIFFERENCES)
 
 
 # --- Bugs of ours this test found, fixed since; each stays as a regression test ------------------
@@ -239,14 +243,7 @@ OUR_BUGS = [
 ]
 
 
-@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
-def test_our_bug_thumbor_side(peers: Peers, bug: Bug) -> None:
-    bug.thumbor_side(peers)
-
-
-@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
-def test_our_bug_is_fixed(peers: Peers, bug: Bug) -> None:
-    bug.our_side(peers)
+test_our_bug_thumbor_side, test_our_bug_is_fixed = bug_tests(OUR_BUGS)
 
 
 # --- The threshold catches a near miss (measured on Thumbor's own answers) -----------------------

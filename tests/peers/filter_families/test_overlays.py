@@ -28,7 +28,13 @@ from tests.peers.filter_families.answers import (
     source,
     theirs,
 )
-from tests.peers.filter_families.differences import Bug, Difference, Peers
+from tests.peers.filter_families.differences import (
+    Bug,
+    Difference,
+    Peers,
+    bug_tests,
+    difference_test,
+)
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request
@@ -119,9 +125,7 @@ DIFFERENCES = [
 ]
 
 
-@pytest.mark.parametrize("difference", DIFFERENCES, ids=lambda d: d.name)
-def test_difference(peers: Peers, difference: Difference) -> None:
-    difference.check(peers)
+test_difference = difference_test(DIFFERENCES)
 
 
 # --- Bugs of ours this test found, fixed since; each stays as a regression test ------------------
@@ -164,14 +168,7 @@ OUR_BUGS = [
 ]
 
 
-@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
-def test_our_bug_thumbor_side(peers: Peers, bug: Bug) -> None:
-    bug.thumbor_side(peers)
-
-
-@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
-def test_our_bug_is_fixed(peers: Peers, bug: Bug) -> None:
-    bug.our_side(peers)
+test_our_bug_thumbor_side, test_our_bug_is_fixed = bug_tests(OUR_BUGS)
 
 
 # --- The thresholds catch near misses (measured on Thumbor's own answers) ------------------------

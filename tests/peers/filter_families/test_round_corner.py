@@ -36,7 +36,14 @@ from tests.peers.filter_families.answers import (
     source,
     theirs,
 )
-from tests.peers.filter_families.differences import Bug, Check, Difference, Peers
+from tests.peers.filter_families.differences import (
+    Bug,
+    Check,
+    Difference,
+    Peers,
+    bug_tests,
+    difference_test,
+)
 from thumbor_urls.app import App
 
 CORNER_SELF_TOLERANCE = 0.01  # of the ellipse's area, per corner
@@ -238,9 +245,7 @@ DIFFERENCES = [
 ]
 
 
-@pytest.mark.parametrize("difference", DIFFERENCES, ids=lambda d: d.name)
-def test_difference(peers: Peers, difference: Difference) -> None:
-    difference.check(peers)
+test_difference = difference_test(DIFFERENCES)
 
 
 # --- Bugs of ours this test found, fixed since; each stays as a regression test ------------------
@@ -344,14 +349,7 @@ OUR_BUGS = [
 ]
 
 
-@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
-def test_our_bug_thumbor_side(peers: Peers, bug: Bug) -> None:
-    bug.thumbor_side(peers)
-
-
-@pytest.mark.parametrize("bug", OUR_BUGS, ids=lambda b: b.name)
-def test_our_bug_is_fixed(peers: Peers, bug: Bug) -> None:
-    bug.our_side(peers)
+test_our_bug_thumbor_side, test_our_bug_is_fixed = bug_tests(OUR_BUGS)
 
 
 # --- The checks catch near misses (measured on Thumbor's own answers) ----------------------------
