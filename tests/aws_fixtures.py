@@ -7,7 +7,6 @@ import contextlib
 import http.client
 import http.server
 import os
-import socket
 import socketserver
 import subprocess
 import sys
@@ -20,16 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.helpers import free_port
 
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -201,9 +193,3 @@ def running_moto(logs: Path) -> Iterator[MotoAws]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture(scope="session")
-def moto_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoAws]:
-    with running_moto(tmp_path_factory.mktemp("moto")) as aws:
-        yield aws

@@ -11,7 +11,6 @@ and chunk builders here (gif, png, apng, riff, webp_animation, ...) serve tests/
 from __future__ import annotations
 
 import functools
-import io
 import random
 import re
 import struct
@@ -19,6 +18,8 @@ import zlib
 from collections.abc import Callable, Sequence
 
 from PIL import Image
+
+from tests.images import encode
 
 # Builders -------------------------------------------------------------------------------------
 
@@ -38,17 +39,11 @@ def picture(size: tuple[int, int] = (32, 24), mode: str = "RGB", seed: int = 0) 
     return image.convert(mode)
 
 
-def encoded(image: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
 def animation(
     fmt: str, frames: int = 3, size: tuple[int, int] = (32, 24), **params: object
 ) -> bytes:
     images = [picture(size, seed=index) for index in range(frames)]
-    return encoded(images[0], fmt, save_all=True, append_images=images[1:], **params)
+    return encode(images[0], fmt, save_all=True, append_images=images[1:], **params)
 
 
 # GIF
@@ -248,7 +243,7 @@ def webp_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 @functools.cache
 def webp_bitstream(size: tuple[int, int] = (16, 16), lossless: bool = False) -> bytes:
     """The VP8 or VP8L chunk of a still WebP of `size`, as Pillow writes it."""
-    data = encoded(picture(size), "WEBP", lossless=lossless, quality=50)
+    data = encode(picture(size), "WEBP", lossless=lossless, quality=50)
     fourcc, payload = next(c for c in webp_chunks(data) if c[0] in (b"VP8 ", b"VP8L"))
     return riff_chunk(fourcc, payload)
 
@@ -324,12 +319,12 @@ def jpeg_patch(data: bytes, marker: int, offset: int, value: bytes, nth: int = 0
 
 @functools.cache
 def baseline_jpeg() -> bytes:
-    return encoded(picture((48, 32)), "JPEG", quality=80)
+    return encode(picture((48, 32)), "JPEG", quality=80)
 
 
 @functools.cache
 def progressive_jpeg() -> bytes:
-    return encoded(picture((48, 32)), "JPEG", quality=80, progressive=True)
+    return encode(picture((48, 32)), "JPEG", quality=80, progressive=True)
 
 
 # EXIF and ICC
@@ -785,7 +780,7 @@ def png_unknown_filter_method() -> bytes:
 
 @case("png")
 def png_interlaced_truncated() -> bytes:
-    data = encoded(picture((64, 64)), "PNG", interlace=1)
+    data = encode(picture((64, 64)), "PNG", interlace=1)
     return data[: len(data) * 2 // 3]
 
 
@@ -1144,18 +1139,18 @@ def _progressive_scan_params(nth: int, params: bytes) -> bytes:
 @case("jpg")
 def jpeg_cmyk_adobe() -> bytes:
     """A valid CMYK JPEG with its Adobe APP14 marker (inverted CMYK, as Photoshop writes)."""
-    return encoded(picture((32, 32), "CMYK"), "JPEG")
+    return encode(picture((32, 32), "CMYK"), "JPEG")
 
 
 @case("jpg")
 def jpeg_adobe_marker_truncated() -> bytes:
-    data = encoded(picture((32, 32), "CMYK"), "JPEG")
+    data = encode(picture((32, 32), "CMYK"), "JPEG")
     return jpeg_with(data, 0xEE, lambda s: segment(0xEE, b"Adobe"))
 
 
 @case("jpg")
 def jpeg_adobe_ycck_on_grey() -> bytes:
-    data = encoded(picture((32, 32), "L"), "JPEG")
+    data = encode(picture((32, 32), "L"), "JPEG")
     return jpeg_insert(data, segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x02"))
 
 
@@ -1210,72 +1205,72 @@ def jpeg_icc_segment_length_lies() -> bytes:
 
 @case("webp")
 def webp_lossy_truncated_in_riff_header() -> bytes:
-    return encoded(picture(), "WEBP")[:10]
+    return encode(picture(), "WEBP")[:10]
 
 
 @case("webp")
 def webp_lossy_truncated_in_vp8_header() -> bytes:
-    return encoded(picture(), "WEBP")[:24]
+    return encode(picture(), "WEBP")[:24]
 
 
 @case("webp")
 def webp_lossy_truncated_in_vp8_data() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[: len(data) // 2]
 
 
 @case("webp")
 def webp_lossless_truncated_in_vp8l_data() -> bytes:
-    data = encoded(picture(), "WEBP", lossless=True)
+    data = encode(picture(), "WEBP", lossless=True)
     return data[: len(data) // 2]
 
 
 @case("webp")
 def webp_riff_size_too_small() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:4] + struct.pack("<I", 4) + data[8:]
 
 
 @case("webp")
 def webp_riff_size_ffffffff() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:4] + struct.pack("<I", 0xFFFFFFFF) + data[8:]
 
 
 @case("webp")
 def webp_vp8_length_ffffffff() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:16] + struct.pack("<I", 0xFFFFFFFF) + data[20:]
 
 
 @case("webp")
 def webp_vp8_length_too_short() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:16] + struct.pack("<I", 12) + data[20:]
 
 
 @case("webp")
 def webp_vp8_garbage() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:30] + garbage(len(data) - 30)
 
 
 @case("webp")
 def webp_vp8l_garbage() -> bytes:
-    data = encoded(picture(), "WEBP", lossless=True)
+    data = encode(picture(), "WEBP", lossless=True)
     return data[:25] + garbage(len(data) - 25)
 
 
 @case("webp")
 def webp_vp8_zero_size() -> bytes:
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:26] + b"\x00\x00\x00\x00" + data[30:]
 
 
 @case("webp")
 def webp_vp8_16383() -> bytes:
     """A VP8 frame header of 16383x16383 over the data of a 32x24 picture."""
-    data = encoded(picture(), "WEBP")
+    data = encode(picture(), "WEBP")
     return data[:26] + struct.pack("<HH", 16383, 16383) + data[30:]
 
 

@@ -1,47 +1,28 @@
+"""Fixtures shared by the test modules: an originals folder and an in-process client of the App
+over it; AWS through moto (one server for the session) and the Lambda handler over it.
+
+Shared data and helpers live in modules beside this one (images.py, helpers.py, ...): test
+modules import those, and take fixtures as arguments.
+"""
+
 from __future__ import annotations
 
-import io
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from PIL import Image
 
+from tests.helpers import Client
+from tests.images import SAMPLES
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request, Response
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
-    """A smooth, asymmetric test picture: every region looks different from every other."""
-    width, height = size
-    horizontal = Image.linear_gradient("L").resize((width, height))
-    vertical = Image.linear_gradient("L").rotate(90).resize((width, height))
-    blue = Image.new("L", (width, height), 90)
-    image = Image.merge("RGB", (horizontal, vertical, blue))
-    if mode == "RGBA":
-        alpha = Image.linear_gradient("L").rotate(45).resize((width, height))
-        image.putalpha(alpha)
-    return image
-
-
-def encode(image: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def decode(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
-def frame_count(image: Image.Image) -> int:
-    return int(getattr(image, "n_frames", 1))
+if TYPE_CHECKING:  # imported where used: boto3 is slow to import, and most tests never need it
+    from tests.aws_fixtures import MotoAws
+    from tests.lambda_stack import Stack
 
 
 @pytest.fixture
@@ -51,9 +32,6 @@ def root(tmp_path: Path) -> Path:
     for name in ("astronaut.jpg", "dandelions-exif-rotated.jpg", "pan.gif", "pan.webp"):
         shutil.copy(SAMPLES / name, folder / name)
     return folder
-
-
-Client = Callable[..., Response]
 
 
 @pytest.fixture
@@ -79,3 +57,29 @@ def make_client(root: Path, tmp_path: Path) -> Callable[..., Client]:
 @pytest.fixture
 def client(make_client: Callable[..., Client]) -> Client:
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def moto_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoAws]:
+    """moto in server mode behind a fault-injecting proxy, one for the whole session."""
+    from tests.aws_fixtures import running_moto
+
+    with running_moto(tmp_path_factory.mktemp("moto")) as aws:
+        yield aws
+
+
+@pytest.fixture
+def stack(
+    moto_aws: MotoAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Stack]:
+    """The Lambda handler over fresh buckets on moto (tests/lambda_stack.py)."""
+    from tests.lambda_stack import stack_over
+
+    with stack_over(moto_aws, monkeypatch, capsys) as built:
+        yield built
+
+
+@pytest.fixture
+def signing_secret(stack: Stack) -> Callable[..., str]:
+    """signing_secret(value, field=""): signed URLs with a key from Secrets Manager."""
+    return stack.signing_secret

@@ -1,4 +1,5 @@
-"""Shared by the end-to-end tests: run `python -m thumbor_urls` as a real process, talk HTTP."""
+"""Shared by the tests: the type of the in-process client fixture, and for the end-to-end tests,
+`python -m thumbor_urls` run as a real process and talked to over HTTP."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from thumbor_urls.config import Settings
+from thumbor_urls.messages import Response
+
+# What the `client` fixture (conftest.py) returns: get(path, method="GET", **headers).
+Client = Callable[..., Response]
 
 SETTING_NAMES = frozenset(Settings._fields)
 

@@ -7,49 +7,16 @@ tests and `make stress` (bench/stress.py) both serve them.
 
 from __future__ import annotations
 
-import io
 import struct
 import warnings
 from collections.abc import Sequence
 
 from PIL import Image
 
+from tests.broken_files import lzw_literals, sub_blocks
+from tests.images import encode
+
 Rect = tuple[int, int, int, int]  # left, top, width, height
-
-
-def _lzw_literals(pixels: bytes, min_code_size: int = 8) -> bytes:
-    """GIF LZW data that spells every pixel as a literal code: no compression, but it never
-    needs the decoder's dictionary, so any pixel string is easy to write. A clear code every
-    200 literals keeps the code width at min_code_size + 1 bits."""
-    clear, end = 1 << min_code_size, (1 << min_code_size) + 1
-    width = min_code_size + 1
-    codes = [clear]
-    for index, pixel in enumerate(pixels):
-        if index and index % 200 == 0:
-            codes.append(clear)
-        codes.append(pixel)
-    codes.append(end)
-    bits = 0
-    count = 0
-    out = bytearray()
-    for code in codes:
-        bits |= code << count
-        count += width
-        while count >= 8:
-            out.append(bits & 0xFF)
-            bits >>= 8
-            count -= 8
-    if count:
-        out.append(bits & 0xFF)
-    return bytes(out)
-
-
-def _sub_blocks(data: bytes) -> bytes:
-    out = bytearray()
-    for start in range(0, len(data), 255):
-        chunk = data[start : start + 255]
-        out += bytes([len(chunk)]) + chunk
-    return bytes(out) + b"\x00"
 
 
 def gif(
@@ -72,7 +39,7 @@ def gif(
     for left, top, width, height in frames:
         out += b"\x21\xf9\x04\x05" + struct.pack("<H", delay) + b"\x00\x00"
         out += b"\x2c" + struct.pack("<HHHHB", left, top, width, height, 0)
-        out += b"\x08" + _sub_blocks(_lzw_literals(b"\x01" * (width * height)))
+        out += b"\x08" + sub_blocks(lzw_literals(b"\x01" * (width * height)))
     out += b"\x3b"
     return bytes(out)
 
@@ -94,19 +61,13 @@ def gif_huge_screen(side: int = 30000) -> bytes:
     return gif((side, side), [(0, 0, 1, 1), (1, 1, 1, 1)])
 
 
-def encoded(image: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
 def photo(size: tuple[int, int], fmt: str = "JPEG", **params: object) -> bytes:
     """A smooth picture (cheap to make at any size) in `fmt`."""
     horizontal = Image.linear_gradient("L").resize(size)
     vertical = Image.linear_gradient("L").rotate(90).resize(size)
     blue = Image.radial_gradient("L").resize(size)
     image = Image.merge("RGB", (horizontal, vertical, blue))
-    return encoded(image, fmt, **params)
+    return encode(image, fmt, **params)
 
 
 def nine_patch(padding: int, inner: int = 96) -> bytes:
@@ -121,7 +82,7 @@ def nine_patch(padding: int, inner: int = 96) -> bytes:
         patch.putpixel((0, index), black if stretch else (0, 0, 0, 0))
         patch.putpixel((index, side - 1), black if stretch else (0, 0, 0, 0))
         patch.putpixel((side - 1, index), black if stretch else (0, 0, 0, 0))
-    return encoded(patch, "PNG")
+    return encode(patch, "PNG")
 
 
 POSTSCRIPT = (
@@ -141,7 +102,7 @@ def legacy(fmt: str) -> bytes:
     image = Image.new("RGB" if fmt != "DDS" else "RGBA", (16, 16), (10, 120, 200))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # Pillow 13 deprecates writing IM
-        return encoded(image, fmt)
+        return encode(image, fmt)
 
 
 def noise_png(size: tuple[int, int]) -> bytes:
@@ -152,4 +113,4 @@ def noise_png(size: tuple[int, int]) -> bytes:
         grey.transpose(Image.Transpose.ROTATE_180),
         grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
     )
-    return encoded(Image.merge("RGB", bands), "PNG", compress_level=1)
+    return encode(Image.merge("RGB", bands), "PNG", compress_level=1)

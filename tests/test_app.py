@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageOps, ImageStat
 
-from tests.conftest import SAMPLES, decode, encode, frame_count, gradient
-from tests.test_geometry import THUMBOR_SIZES
+from tests.images import SAMPLES, decode, encode, frame_count, gradient
+from tests.thumbor_sizes import THUMBOR_SIZES
 from thumbor_urls.app import App
 from thumbor_urls.codecs import png_strategy
 from thumbor_urls.config import SettingError, Settings

@@ -20,10 +20,10 @@ from libthumbor import CryptoURL
 from PIL import Image
 
 from tests.helpers import clean_env, cli, running_server
+from tests.images import SAMPLES
 from thumbor_urls.cli import main
 from thumbor_urls.signing import sign_thumbor_path
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 KEY = "cli-test-key"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Client
+from tests.helpers import Client
 from tests.hostile_files import LEGACY_FORMATS, POSTSCRIPT, legacy
 
 # A `gs` that records each call: if Pillow's EPS plugin ever ran, the record says so.

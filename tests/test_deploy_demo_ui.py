@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws_fixtures import MotoAws, moto_aws  # noqa: F401 (fixture)
+from tests.aws_fixtures import MotoAws
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def test_page_loads_its_script() -> None:
     assert 'id="form"' in page
 
 
-def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:  # noqa: F811
+def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:
     bucket = moto_aws.bucket("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(moto_aws.env())

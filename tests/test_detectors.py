@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.images import SAMPLES, decode, encode, gradient
 from thumbor_urls.app import App
 from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.detectors import (
@@ -30,8 +31,6 @@ from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.geometry import center_of_mass
 from thumbor_urls.messages import Request
 from thumbor_urls.stores import FolderResultStore, NoResultStore
-
-from .conftest import SAMPLES, decode, encode, gradient
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 

@@ -17,6 +17,7 @@ from botocore.response import StreamingBody  # type: ignore[import-untyped]
 from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 from PIL import Image
 
+from tests.images import decode, gradient
 from thumbor_urls.app import App
 from thumbor_urls.aws.rekognition import RekognitionFaceDetector
 from thumbor_urls.config import Settings
@@ -24,8 +25,6 @@ from thumbor_urls.detectors import FACE, DetectorError, build_detectors, run_cha
 from thumbor_urls.detectors.saliency import SaliencyDetector
 from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.messages import Request
-
-from .conftest import decode, gradient
 
 
 def aws_client(service: str) -> Any:

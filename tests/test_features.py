@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.images import decode
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.detectors import FACE, Region
@@ -15,8 +16,6 @@ from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.features import invoke
 from thumbor_urls.messages import Request
 from thumbor_urls.moderation import Label, ModerationError, ModerationService
-
-from .conftest import decode
 
 
 class Faces:

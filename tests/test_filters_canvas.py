@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 import thumbor_urls
-from tests.conftest import decode, encode, frame_count, gradient
+from tests.images import decode, encode, frame_count, gradient
 from thumbor_urls.errors import InvalidFilterArgument
 from thumbor_urls.filters import REGISTRY
 from thumbor_urls.filters.watermark import _offsets, _scaled_size

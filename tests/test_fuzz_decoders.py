@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests import broken_files as broken
+from tests.images import encode
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request
@@ -218,11 +219,11 @@ SMALL_FILES: dict[str, Callable[[], bytes]] = {
     "gif": lambda: broken.animation("GIF", 3, (12, 9)),
     "apng": lambda: broken.animation("PNG", 3, (12, 9)),
     "webp-animated": lambda: broken.animation("WEBP", 3, (12, 9)),
-    "png": lambda: broken.encoded(broken.picture((12, 9), "RGBA"), "PNG"),
-    "jpeg": lambda: broken.encoded(broken.picture((24, 16)), "JPEG"),
-    "jpeg-progressive": lambda: broken.encoded(broken.picture((24, 16)), "JPEG", progressive=True),
-    "webp-lossy": lambda: broken.encoded(broken.picture((12, 9)), "WEBP"),
-    "webp-lossless": lambda: broken.encoded(broken.picture((12, 9)), "WEBP", lossless=True),
+    "png": lambda: encode(broken.picture((12, 9), "RGBA"), "PNG"),
+    "jpeg": lambda: encode(broken.picture((24, 16)), "JPEG"),
+    "jpeg-progressive": lambda: encode(broken.picture((24, 16)), "JPEG", progressive=True),
+    "webp-lossy": lambda: encode(broken.picture((12, 9)), "WEBP"),
+    "webp-lossless": lambda: encode(broken.picture((12, 9)), "WEBP", lossless=True),
 }
 SUFFIXES = {"gif": "gif", "apng": "png", "png": "png", "jpeg": "jpg", "jpeg-progressive": "jpg"}
 

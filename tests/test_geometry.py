@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.thumbor_sizes import THUMBOR_SIZES
 from thumbor_urls.geometry import (
     Box,
     FocalPoint,
@@ -18,31 +19,6 @@ from thumbor_urls.geometry import (
 )
 from thumbor_urls.transform import orient
 from thumbor_urls.url import parse_path
-
-# (source size, URL options, output size), observed on Thumbor 7.8.
-THUMBOR_SIZES = [
-    ((4000, 3000), "300x200", (300, 200)),
-    ((4000, 3000), "300x0", (300, 225)),
-    ((4000, 3000), "300x", (300, 225)),
-    ((4000, 3000), "fit-in/300x300", (300, 225)),
-    ((4000, 3000), "fit-in/300x0", (300, 225)),
-    ((4000, 3000), "x150", (200, 150)),
-    ((4000, 3000), "fit-in/0x300", (400, 300)),
-    ((300, 200), "1000x1000", (1000, 1000)),
-    ((300, 200), "600x0", (600, 400)),
-    ((300, 200), "fit-in/1000x1000", (300, 200)),
-    ((300, 200), "full-fit-in/1000x1000", (1500, 1000)),
-    ((800, 600), "fit-in/300x200", (267, 200)),
-    ((800, 600), "full-fit-in/300x200", (300, 225)),
-    ((800, 600), "300xorig", (300, 600)),
-    ((800, 600), "origx100", (800, 100)),
-    ((800, 600), "fit-in/origx300", (400, 300)),
-    ((800, 600), "100x100:500x400/200x0", (200, 150)),
-    ((600, 800), "fit-in/300x200", (150, 200)),
-    ((600, 800), "full-fit-in/300x200", (300, 400)),
-    ((600, 800), "adaptive-fit-in/300x200", (200, 267)),
-    ((600, 800), "adaptive-full-fit-in/300x200", (225, 300)),
-]
 
 
 def output_size(source: tuple[int, int], options: str) -> tuple[int, int]:

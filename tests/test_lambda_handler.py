@@ -9,144 +9,17 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.aws_fixtures import MotoAws, moto_aws  # noqa: F401 (fixture)
-from thumbor_urls.aws import clients, lambda_handler, s3, secrets
-from thumbor_urls.config import Settings
+from tests.images import SAMPLES
+from tests.lambda_stack import SETTING_NAMES, Context, Stack, reset_caches, v1_event, v2_event
+from thumbor_urls.aws import lambda_handler
 from thumbor_urls.signing import sign_thumbor_path, sih_signature
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-SETTING_NAMES = set(Settings._fields)
-
-
-@dataclass
-class Context:
-    remaining_ms: int = 29_000
-    aws_request_id: str = "test-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    log: dict[str, Any]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def image(self) -> Image.Image:
-        return Image.open(io.BytesIO(self.body))
-
-
-def v2_event(path: str, method: str = "GET", query: str = "", **headers: str) -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {k.replace("_", "-").lower(): v for k, v in headers.items()},
-        "requestContext": {"http": {"method": method, "path": path}},
-        "isBase64Encoded": False,
-    }
-
-
-def v1_event(path: str, method: str = "GET", **headers: str) -> dict[str, Any]:
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": {k.replace("_", "-"): v for k, v in headers.items()} or None,
-        "queryStringParameters": None,
-        "requestContext": {"httpMethod": method},
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-@dataclass
-class Stack:
-    aws: MotoAws
-    source: str
-    other: str
-    results: str
-    capsys: pytest.CaptureFixture[str]
-    monkeypatch: pytest.MonkeyPatch
-
-    def configure(self, **settings: object) -> None:
-        for name, value in settings.items():
-            self.monkeypatch.setenv(name, str(value))
-        lambda_handler._CONTAINER.pop("service", None)
-
-    def call(self, event: dict[str, Any], context: Context | None = None) -> Answer:
-        self.capsys.readouterr()
-        proxy = lambda_handler.handler(event, context or Context())
-        lines = [line for line in self.capsys.readouterr().err.splitlines() if line.strip()]
-        assert len(lines) == 1, lines  # one structured line per request
-        body = base64.b64decode(proxy["body"]) if proxy["isBase64Encoded"] else proxy["body"]
-        return Answer(proxy["statusCode"], proxy["headers"], body, json.loads(lines[0]))
-
-    def get(self, path: str, **kwargs: Any) -> Answer:
-        return self.call(v2_event(path, **kwargs))
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
-        self.aws.client("s3").put_object(
-            Bucket=bucket, Key=key, Body=data, ContentType=content_type
-        )
-
-    def result_keys(self) -> list[str]:
-        listing = self.aws.client("s3").list_objects_v2(Bucket=self.results)
-        return [item["Key"] for item in listing.get("Contents", [])]
-
-
-def _reset_caches() -> None:
-    clients.client.cache_clear()
-    lambda_handler._CONTAINER.clear()
-    lambda_handler._CONTAINER["cold"] = True
-    s3._FALLBACK.clear()
-    secrets._KEYS.clear()
-
-
-@pytest.fixture
-def stack(
-    moto_aws: MotoAws,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Iterator[Stack]:
-    for name in SETTING_NAMES | {"AWS_PROFILE", "AWS_ENDPOINT_URL_S3"}:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in moto_aws.env().items():
-        monkeypatch.setenv(name, value)
-    moto_aws.proxy.clear()
-    _reset_caches()
-    source, other, results = (
-        moto_aws.bucket("src"),
-        moto_aws.bucket("other"),
-        moto_aws.bucket("res"),
-    )
-    built = Stack(moto_aws, source, other, results, capsys, monkeypatch)
-    astronaut = (SAMPLES / "astronaut.jpg").read_bytes()
-    built.put(source, "astronaut.jpg", astronaut)
-    built.put(source, "photos/pan.gif", (SAMPLES / "pan.gif").read_bytes(), "image/gif")
-    built.put(other, "elsewhere.jpg", astronaut)
-    built.configure(
-        SOURCE_BUCKETS=f"{source},{other}",
-        RESULT_STORAGE_BUCKET=results,
-        S3_TIMEOUT_SECONDS="2",
-    )
-    yield built
-    moto_aws.proxy.clear()
-    _reset_caches()
 
 
 def test_unsigned_thumbor_url_from_s3(stack: Stack) -> None:
@@ -340,20 +213,6 @@ def test_oversize_result_redirects_to_a_presigned_url(stack: Stack) -> None:
     assert any(key.startswith("oversize/") for key in stack.result_keys())
 
 
-@pytest.fixture
-def signing_secret(stack: Stack) -> Callable[..., str]:
-    def make(value: str, field: str = "") -> str:
-        name = f"signing-{len(value)}-{field or 'plain'}-{stack.source}"
-        secret = json.dumps({field: value}) if field else value
-        stack.aws.client("secretsmanager").create_secret(Name=name, SecretString=secret)
-        stack.configure(
-            ENABLE_SIGNATURE="Yes", SECRETS_MANAGER=name, SECRET_KEY=field, ALLOW_UNSAFE_URL="No"
-        )
-        return name
-
-    return make
-
-
 def test_signed_urls_with_the_key_from_secrets_manager(
     stack: Stack, signing_secret: Callable[..., str]
 ) -> None:
@@ -506,11 +365,11 @@ def test_no_bucket_means_the_local_folder(monkeypatch: pytest.MonkeyPatch, tmp_p
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FILE_LOADER_ROOT_PATH", str(SAMPLES))
     monkeypatch.setenv("RESULT_STORAGE_FILE_STORAGE_ROOT_PATH", str(tmp_path))
-    _reset_caches()
+    reset_caches()
     try:
         proxy = lambda_handler.handler(v2_event("/unsafe/30x30/astronaut.jpg"), Context())
     finally:
-        _reset_caches()
+        reset_caches()
     assert proxy["statusCode"] == 200
     assert Image.open(io.BytesIO(base64.b64decode(proxy["body"]))).size == (30, 30)
 

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.aws_fixtures import MotoAws, free_port, moto_aws  # noqa: F401 (fixture)
+from tests.aws_fixtures import MotoAws
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NPX = shutil.which("npx")
@@ -108,7 +109,7 @@ def test_invoke_local_direct_invocation() -> None:
     assert unknown["code"] == "UnknownFeature"
 
 
-def test_invoke_local_against_s3(moto_aws: MotoAws) -> None:  # noqa: F811
+def test_invoke_local_against_s3(moto_aws: MotoAws) -> None:
     source, results = moto_aws.bucket("src"), moto_aws.bucket("res")
     s3 = moto_aws.client("s3")
     body = (ROOT / "samples" / "astronaut.jpg").read_bytes()

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.aws_fixtures import moto_aws  # noqa: F401 (fixture)
-from tests.test_lambda_handler import Stack, signing_secret, stack  # noqa: F401 (fixtures)
+from tests.lambda_stack import Stack
 from thumbor_urls.aws import sih
 from thumbor_urls.errors import InvalidUrl, SignatureDoesNotMatch
 from thumbor_urls.grammar import parse
@@ -124,7 +123,7 @@ def test_not_sih_paths() -> None:
         sih.decode(encoded({"bucket": "b"}))
 
 
-def test_sih_request_through_the_handler(stack: Stack) -> None:  # noqa: F811
+def test_sih_request_through_the_handler(stack: Stack) -> None:
     path = encoded(
         {
             "bucket": stack.source,
@@ -147,8 +146,8 @@ def test_sih_request_through_the_handler(stack: Stack) -> None:  # noqa: F811
 
 
 def test_signed_sih_request_through_the_handler(
-    stack: Stack,  # noqa: F811
-    signing_secret: Callable[..., str],  # noqa: F811
+    stack: Stack,
+    signing_secret: Callable[..., str],
 ) -> None:
     signing_secret("sih-key")
     path = encoded({"key": "astronaut.jpg", "edits": {"grayscale": True}})

@@ -13,6 +13,7 @@ from botocore.exceptions import ConnectTimeoutError  # type: ignore[import-untyp
 from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 from PIL import Image, ImageFilter, ImageStat
 
+from tests.images import decode, gradient
 from thumbor_urls.app import App
 from thumbor_urls.aws.rekognition import RekognitionModeration
 from thumbor_urls.config import SettingError, Settings
@@ -26,8 +27,6 @@ from thumbor_urls.moderation import (
     Verdict,
     blur,
 )
-
-from .conftest import decode, gradient
 
 NUDITY = {
     "ModerationLabels": [

@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests import broken_files as broken
 from tests import hostile_files as hostile
+from tests.images import encode
 from thumbor_urls.probe import Structure, probe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -36,7 +37,7 @@ def frames_of(size: tuple[int, int], count: int, mode: str = "RGB") -> list[Imag
 def saved(fmt: str, images: list[Image.Image], **params: object) -> bytes:
     if len(images) > 1:
         params = {"save_all": True, "append_images": images[1:], **params}
-    return broken.encoded(images[0], fmt, **params)
+    return encode(images[0], fmt, **params)
 
 
 def growing_frames() -> list[Image.Image]:
@@ -63,7 +64,7 @@ PILLOW_MADE = {
     "gif-animated-disposal-transparency": lambda: saved(
         "GIF", frames_of((20, 20), 3, "RGBA"), disposal=2, transparency=0
     ),
-    "gif-87a-still": lambda: broken.encoded(Image.new("L", (5, 9), 30), "GIF"),
+    "gif-87a-still": lambda: encode(Image.new("L", (5, 9), 30), "GIF"),
     "webp-lossy": lambda: saved("WEBP", frames_of((31, 17), 1)),
     "webp-lossless": lambda: saved("WEBP", frames_of((31, 17), 1), lossless=True),
     "webp-alpha": lambda: saved("WEBP", frames_of((16, 16), 1, "RGBA")),
@@ -74,7 +75,7 @@ PILLOW_MADE = {
     "png-rgb": lambda: saved("PNG", frames_of((19, 23), 1)),
     "png-rgba": lambda: saved("PNG", frames_of((19, 23), 1, "RGBA")),
     "png-palette": lambda: saved("PNG", frames_of((19, 23), 1, "P")),
-    "png-grey-16": lambda: broken.encoded(Image.new("I;16", (12, 5), 999), "PNG"),
+    "png-grey-16": lambda: encode(Image.new("I;16", (12, 5), 999), "PNG"),
     "png-interlaced": lambda: saved("PNG", frames_of((30, 20), 1), interlace=1),
     "apng": lambda: saved("PNG", frames_of((24, 18), 4), duration=30),
     "apng-default-image": lambda: saved("PNG", frames_of((24, 18), 4), default_image=True),
@@ -99,7 +100,7 @@ def test_largest_frame_is_the_largest_rectangle():
     assert probe(webp, 10) == Structure("WEBP", (32, 32), 3, 240)
     png = broken.apng((32, 32), [(0, 0, 32, 32), (1, 1, 30, 31)])
     assert probe(png, 10) == Structure("PNG", (32, 32), 2, 1024)
-    still = broken.encoded(broken.picture((13, 7)), "PNG")
+    still = encode(broken.picture((13, 7)), "PNG")
     assert probe(still, 10) == Structure("PNG", (13, 7), 1, 91)
 
 

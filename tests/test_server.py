@@ -19,8 +19,8 @@ from libthumbor import CryptoURL
 from PIL import Image, ImageSequence
 
 from tests.helpers import Reply, Server, clean_env, running_server
+from tests.images import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 KEY = "server-test-key"
 IMAGE_MAX_AGE = "public, max-age=86400"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Client
+from tests.helpers import Client
 from thumbor_urls.errors import AccessDenied, ImageTooLarge, NoSuchKey
 from thumbor_urls.sources import FolderSource
 

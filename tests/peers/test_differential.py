@@ -21,14 +21,12 @@ through `case(..., xfail="...")`.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,7 +39,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageSequence
 
-from tests.conftest import SAMPLES, gradient
+from tests.helpers import free_port
+from tests.images import SAMPLES, decode, gradient
 from tests.peers.compare import json_numbers, psnr
 from tests.peers.thumbor_peer import REPO_ROOT, fetch, run_thumbor
 from thumbor_urls.config import Settings
@@ -204,8 +203,8 @@ IMAGE_CASES = [
     case("1000x1000/filters:no_upscale()/g800x600.jpg"),
     case("fit-in/1000x1000/filters:upscale()/g800x600.jpg"),
     case("300x200/filters:stretch()/g800x600.jpg"),
-    # strip_icc() on a PNG: Thumbor keeps the profile (its bug); test_differential_canvas.py
-    # asserts both sides of that difference.
+    # strip_icc() on a PNG: Thumbor keeps the profile (its bug); filter_families/
+    # test_output_options.py asserts both sides of that difference.
     case("300x200/filters:strip_exif()/dandelions.jpg"),
     case("300x200/filters:max_age(60)/astronaut.jpg"),
     case("300x200/filters:rotate(90)/g800x600.jpg"),
@@ -592,12 +591,6 @@ THRESHOLD_CONTROLS = [
 # --- Helpers --------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
 def psnr_all_frames(a: Image.Image, b: Image.Image) -> float:
     """The lowest PSNR over the frames of two animations (or of two still images)."""
     frames = zip(ImageSequence.Iterator(a), ImageSequence.Iterator(b), strict=False)
@@ -674,13 +667,6 @@ def make_root(folder: Path) -> Path:
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class OurServer:
     base: str
@@ -689,7 +675,7 @@ class OurServer:
 
 def start_ours(root: Path, log: Path, timeout: float = 30.0) -> OurServer:
     """`python -m thumbor_urls serve` over `root` with our defaults; returns once healthy."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     for name in Settings._fields:  # our defaults, whatever the caller's environment says
         env.pop(name, None)

@@ -18,7 +18,6 @@ an L answer of ours is compared with Thumbor's RGB answer as RGB (the same grey 
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
 
-from tests.conftest import SAMPLES
+from tests.images import SAMPLES, decode
 from tests.peers.thumbor_peer import fetch, run_thumbor
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
@@ -249,12 +248,6 @@ def our_image(app: App, path: str) -> Image.Image:
     response = app.handle(Request("GET", path))
     assert response.status == 200, response.body[:300]
     return decode(response.body)
-
-
-def decode(body: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(body))
-    image.load()
-    return image
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:

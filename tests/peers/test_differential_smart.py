@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.conftest import SAMPLES, encode, gradient
+from tests.images import SAMPLES, encode, gradient
 from tests.peers.thumbor_peer import fetch, run_thumbor
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
