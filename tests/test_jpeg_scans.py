@@ -17,7 +17,7 @@ from thumbor_urls.decode import draft
 from thumbor_urls.jpeg_scans import without_unused_scans
 from thumbor_urls.messages import Request
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 PHOTO = CORPUS / "photo_seeding_dandelions_5312x2988_cc0.jpg"
 ASTRONAUT = CORPUS / "face_astronaut_512x512.jpg"
 

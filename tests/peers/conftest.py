@@ -8,7 +8,7 @@ import pytest
 
 from tests.peers.thumbor_peer import ensure_thumbor
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 @pytest.fixture(scope="session")
