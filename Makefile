@@ -2,28 +2,39 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8888
 ROOT ?= samples
 
-.PHONY: setup peers serve test lint typecheck unit clean bench bench-smoke stress
+.PHONY: runtime setup peers serve test lint typecheck unit clean bench bench-smoke stress
 
-setup: $(STAMP)
+# What `pip install .` gives (requirements.txt: Pillow and waitress) and the package, editable.
+runtime: $(RUNTIME)
+# That and everything the tests, linters and benchmarks need (requirements-dev.txt).
+setup: $(DEV)
 
 # Reinstall whenever a pin or the package metadata changes.
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(RUNTIME): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
-	touch $(STAMP)
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps -e .
+	touch $@
 
-serve: setup
-	$(BIN)/python -m thumbor_urls serve --root $(ROOT) --host $(HOST) --port $(PORT)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	touch $@
+
+# Only the runtime: no test or AWS tooling (a venv that already has it keeps it).
+serve: runtime
+	$(BIN)/thumbor-urls serve --root $(ROOT) --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 typecheck: setup
 	$(BIN)/mypy

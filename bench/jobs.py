@@ -234,7 +234,7 @@ def is_progressive(path: Path) -> bool:
 
 
 def corpus_inputs(corpus: Path, cache: Path) -> dict[str, list[Input]]:
-    """The shared corpus: both big photos are progressive, so the CC0 one also runs as a
+    """tests/corpus: both big photos are progressive, so the CC0 one also runs as a
     baseline re-encode."""
     cc0 = corpus / "photo_seeding_dandelions_5312x2988_cc0.jpg"
     return {

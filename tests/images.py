@@ -11,6 +11,8 @@ from pathlib import Path
 from PIL import Image
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+# The test photos, with their licences (tests/corpus/SOURCES.md).
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:

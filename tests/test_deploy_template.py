@@ -187,7 +187,13 @@ class Packaged:
         return props
 
 
-PROJECT_FILES = ("serverless.yml", "handler.py", "requirements.txt", "package.json", ".npmrc")
+PROJECT_FILES = (
+    "serverless.yml",
+    "handler.py",
+    "requirements-lambda.txt",
+    "package.json",
+    ".npmrc",
+)
 
 
 def package(folder: Path, params: dict[str, str]) -> Packaged:

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
+from tests.images import CORPUS
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
 from thumbor_urls.decode import draft
 from thumbor_urls.jpeg_scans import without_unused_scans
 from thumbor_urls.messages import Request
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PHOTO = CORPUS / "photo_seeding_dandelions_5312x2988_cc0.jpg"
 ASTRONAUT = CORPUS / "face_astronaut_512x512.jpg"
 

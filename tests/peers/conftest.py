@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.images import CORPUS
 from tests.peers.thumbor_peer import ensure_thumbor
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +18,7 @@ def thumbor_venv() -> Path:
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    """The read-only shared test images (../shared/corpus beside the repo)."""
+    """The test photos (tests/corpus), read-only."""
     if not CORPUS.is_dir():
         raise FileNotFoundError(f"test corpus not found at {CORPUS}")
     return CORPUS
