@@ -21,7 +21,6 @@ from typing import Any
 from PIL import Image, ImageFile, ImageSequence, JpegImagePlugin
 from thumbor_peer import DEFAULT_VENV, fetch, run_thumbor  # type: ignore[import-not-found]  # run as a script
 
-
 # Run as a script by Thumbor's own Python: the test photos by path, not through tests.images.
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 VENV = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_VENV
