@@ -49,30 +49,25 @@ def boolean(name: str, raw: str) -> bool:
     raise SettingError(f"{name} must be true or false, got {raw!r}")
 
 
-def integer(low: int, high: int) -> Parse:
-    def parse(name: str, raw: str) -> int:
+def _within(convert: Callable[[str], float], kind: str, low: float, high: float) -> Parse:
+    def parse(name: str, raw: str) -> object:
         try:
-            value = int(raw.strip())
+            value = convert(raw.strip())
         except ValueError:
-            raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+            raise SettingError(f"{name} must be {kind}, got {raw!r}") from None
         if not low <= value <= high:
             raise SettingError(f"{name} must be between {low} and {high}, got {value}")
         return value
 
     return parse
+
+
+def integer(low: int, high: int) -> Parse:
+    return _within(int, "a whole number", low, high)
 
 
 def number(low: float, high: float) -> Parse:
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise SettingError(f"{name} must be a number, got {raw!r}") from None
-        if not low <= value <= high:
-            raise SettingError(f"{name} must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
+    return _within(float, "a number", low, high)
 
 
 def optional(parse: Parse) -> Parse:
