@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from thumbor_urls.signing import verify_thumbor
@@ -22,3 +23,15 @@ def test_every_signed_example_verifies_with_my_key() -> None:
     assert len(examples) >= 2
     for name, signature, path in examples:
         assert verify_thumbor("MY_KEY", signature, path), f"{name}: /{signature}/{path}"
+
+
+def test_the_reference_tables_are_what_the_code_says() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import reference  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    text = reference.REFERENCE.read_text()
+    assert text == reference.rewritten(text), (
+        "docs/reference.md is stale: python scripts/reference.py"
+    )

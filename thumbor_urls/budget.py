@@ -27,6 +27,8 @@ LOCAL_MEMORY_LIMIT_MB = 1024
 
 
 class TooExpensive(ImageServiceError):
+    """The request's estimated CPU is over `MAX_REQUEST_CPU_SECONDS`."""
+
     status, code = 413, "TooExpensive"
 
 

@@ -19,6 +19,9 @@ from .errors import ServiceUnavailable
 
 
 class DeadlineExceeded(ServiceUnavailable):
+    """The request ran past `REQUEST_DEADLINE_SECONDS`, or its client hung up: the work was
+    abandoned; with `Retry-After`."""
+
     code = "DeadlineExceeded"
 
 

@@ -22,10 +22,14 @@ from .url import parse_path
 
 
 class InvalidInvocation(InvalidUrl):
+    """(Lambda) a direct invocation with a missing or bad field, named in the message."""
+
     code = "InvalidInvocation"
 
 
 class UnknownFeature(InvalidUrl):
+    """(Lambda) a direct invocation of a feature we do not have."""
+
     code = "UnknownFeature"
 
 

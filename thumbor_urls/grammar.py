@@ -146,6 +146,8 @@ FilterCall = tuple[str, list[str], str]  # name, raw arguments, the call's text
 
 
 class TooManyFilters(InvalidUrl):
+    """More than `MAX_FILTERS` filters in one URL."""
+
     code = "TooManyFilters"
 
 

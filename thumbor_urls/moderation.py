@@ -36,6 +36,9 @@ QUERY_FLOOR = 50.0
 
 
 class ModerationUnavailable(ServiceUnavailable):
+    """Moderation was required and its backend failed or timed out (moderation fails closed
+    unless `MODERATION_FAIL_OPEN`); with `Retry-After`."""
+
     code = "ModerationUnavailable"
 
 
