@@ -1,21 +1,13 @@
-"""Keep freed image buffers in the process instead of handing them back to the kernel.
+"""Keep freed image buffers in the process instead of handing them back to the kernel, and
+give them back once the process is idle after requests far above its usual size.
 
 glibc serves blocks above M_MMAP_THRESHOLD with a fresh mmap and gives the top of its heap back
-to the kernel once more than M_TRIM_THRESHOLD is free there. Both start small (128 KB, 256 KB)
-and rise only after a block that large has been freed: up to 32 MB and 64 MB, the state a
-process reaches after its first request on a large progressive JPEG. Until then, a request
-that makes and drops images of a few MB gets fresh pages for each, and the kernel zeroes every
-4 KB page on its first touch: blur(6,2) on an 800x450 frame, about thirty images of 4.5 MB,
-took ~8,000 page faults and a fifth of the request's time in a fresh process. Setting glibc's
-own ceilings at start skips that warm-up. The peak does not change (the same buffers exist at
-the same time); between requests freed memory may stay resident, up to 128 MiB above the idle
-process, past which the App gives it back once idle (give_back()).
-
-Every thread of the server would also get an arena of its own, each to warm up and to keep its
-freed memory apart: with one arena for all, the same warm heap serves whichever thread takes the
-request (the lock it costs is taken per buffer, not per pixel). Measured on the server, 4
-clients x 8 blur requests at once: the same time (1.6-2.0 s against 1.8-1.9 s), peak RSS
-150-162 MB against 173 MB, and no request faulting its pages in again on a fresh thread.
+to the kernel once more than M_TRIM_THRESHOLD is free there. Both start small and rise only after
+a block that large has been freed, so until then every image a request makes gets fresh pages,
+which the kernel zeroes one by one on first touch. Setting glibc's own ceilings at start skips
+that warm-up; one arena for all threads lets whichever server thread takes a request reuse the
+same warm heap. The peak does not change (the same buffers exist at the same time). The
+measurements are in docs/performance.md ("What makes the difference").
 """
 
 from __future__ import annotations
