@@ -123,7 +123,7 @@ def reset_caches() -> None:
     lambda_handler._CONTAINER.clear()
     lambda_handler._CONTAINER["cold"] = True
     s3._FALLBACK.clear()
-    secrets._KEYS.clear()
+    secrets._VALUES.clear()
 
 
 @contextlib.contextmanager

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from PIL import Image
 from tests.images import SAMPLES
 from tests.lambda_stack import SETTING_NAMES, Context, Stack, reset_caches, v1_event, v2_event
 from thumbor_urls.aws import lambda_handler
+from thumbor_urls.config import MAX_LAMBDA_BODY_BYTES, Settings
 from thumbor_urls.signing import sign_thumbor_path, sih_signature
 
 
@@ -196,21 +197,35 @@ def test_deadline_follows_the_remaining_lambda_time(stack: Stack) -> None:
     assert answer.log["outcome"] == "deadline"
 
 
-def test_oversize_result_redirects_to_a_presigned_url(stack: Stack) -> None:
-    stack.configure(MAX_RESPONSE_BYTES="5000", PRESIGNED_URL_EXPIRY="120")
+def test_oversize_result_is_stored_and_redirected_to_its_cdn_path(stack: Stack) -> None:
+    stack.configure(MAX_RESPONSE_BYTES="5000", MAX_AGE="3600")
     answer = stack.get("/unsafe/400x400/astronaut.jpg")
     assert answer.status == 302
     assert answer.body == b""
-    assert answer.headers["Cache-Control"] == "public, max-age=60"
+    # Cached like the image: the redirect always leads to the same bytes.
+    assert answer.headers["Cache-Control"] == "public, max-age=3600"
     location = answer.headers["Location"]
-    assert "X-Amz-Signature=" in location
-    assert "X-Amz-Expires=120" in location
+    assert re.fullmatch(r"/oversize/[0-9a-f]{40}", location), location
     assert answer.log["oversize"] > 5000
-    with urllib.request.urlopen(location, timeout=10) as reply:
-        data = reply.read()
-        assert reply.headers["Content-Type"] == "image/jpeg"
-    assert Image.open(io.BytesIO(data)).size == (400, 400)
-    assert any(key.startswith("oversize/") for key in stack.result_keys())
+    # CloudFront serves the path from the result bucket, with the stored type and caching.
+    stored = stack.aws.client("s3").get_object(Bucket=stack.results, Key=location[1:])
+    assert stored["ContentType"] == "image/jpeg"
+    assert stored["CacheControl"] == "public, max-age=3600"
+    assert Image.open(io.BytesIO(stored["Body"].read())).size == (400, 400)
+    # HEAD answers as GET does (the same redirect), without rendering into a second object.
+    head = stack.get("/unsafe/400x400/astronaut.jpg", method="HEAD")
+    assert (head.status, head.headers["Location"], head.body) == (302, location, b"")
+    assert head.log["method"] == "HEAD"
+    assert sorted(k for k in stack.result_keys() if k.startswith("oversize/")) == [location[1:]]
+
+
+def test_max_response_bytes_must_fit_lambdas_response_in_base64() -> None:
+    with pytest.raises(ValueError, match="MAX_RESPONSE_BYTES"):
+        Settings.from_env({"MAX_RESPONSE_BYTES": str(6 * 1024 * 1024)})
+    limit = Settings.from_env({"MAX_RESPONSE_BYTES": str(MAX_LAMBDA_BODY_BYTES)})
+    # The largest body allowed, in base64, with headers as large as 16 KiB, fits in 6 MiB.
+    body = base64.b64encode(bytes(limit.MAX_RESPONSE_BYTES))
+    assert len(body) + 16 * 1024 <= 6 * 1024 * 1024
 
 
 def test_signed_urls_with_the_key_from_secrets_manager(
@@ -250,6 +265,53 @@ def test_sih_signature_vector() -> None:
     )
     expected = "4d41311006641a56de7bca8abdbda91af254506107a2c7b338a13ca2fa95eac3"
     assert sih_signature("secret", path) == expected
+
+
+def test_only_requests_with_the_origin_secret_are_served(stack: Stack) -> None:
+    stack.aws.client("secretsmanager").create_secret(Name="origin-1", SecretString="from-cf")
+    stack.configure(
+        ORIGIN_SECRET="origin-1",
+        ENABLE_DEFAULT_FALLBACK_IMAGE="Yes",
+        DEFAULT_FALLBACK_IMAGE_BUCKET=stack.other,
+        DEFAULT_FALLBACK_IMAGE_KEY="elsewhere.jpg",
+    )
+    through_cdn = stack.get("/unsafe/50x50/astronaut.jpg", x_origin_verify="from-cf")
+    assert through_cdn.status == 200
+    for headers in ({}, {"x_origin_verify": "guess"}, {"x_origin_verify": "from-cf "}):
+        for path in ("/unsafe/50x50/astronaut.jpg", "/healthcheck"):
+            direct = stack.get(path, **headers)
+            assert direct.status == 403, (path, headers)
+            # A JSON error, not the fallback image, and nothing a cache would keep.
+            assert direct.json()["code"] == "OriginNotAllowed"
+            assert direct.headers["Cache-Control"] == "public, max-age=0"
+            assert direct.log["outcome"] == "OriginNotAllowed"
+    assert stack.get("/healthcheck", x_origin_verify="from-cf").status == 200
+
+
+def test_unreadable_origin_secret_is_503(stack: Stack) -> None:
+    stack.configure(ORIGIN_SECRET="no-such-secret")
+    answer = stack.get("/healthcheck", x_origin_verify="anything")
+    assert answer.status == 503
+    assert "origin secret" in answer.json()["message"]
+
+
+def test_log_line_explains_where_the_time_went(stack: Stack) -> None:
+    path = "/unsafe/fit-in/120x90/filters:grayscale():quality(70)/astronaut.jpg"
+    log = stack.get(path).log
+    width, height = Image.open(SAMPLES / "astronaut.jpg").size
+    size = (SAMPLES / "astronaut.jpg").stat().st_size
+    assert log["source"] == {
+        "bytes": size, "format": "JPEG", "width": width, "height": height, "frames": 1
+    }  # fmt: skip
+    assert log["operations"] == ["resize 90x90", "grayscale"]
+    assert log["output"] == {"format": "jpeg", "width": 90, "height": 90}
+    stages = log["stagesMs"]
+    assert {"cacheRead", "load", "decode", "process", "encode", "cacheWrite"} == stages.keys()
+    assert all(ms >= 0 for ms in stages.values())
+    assert sum(stages.values()) <= log["totalMs"]
+    cached = stack.get(path).log
+    assert cached["outcome"] == "result-cache"
+    assert cached["stagesMs"].keys() == {"cacheRead"}
 
 
 def test_unreadable_secret_is_503_and_not_cached(stack: Stack) -> None:

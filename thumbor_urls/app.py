@@ -29,6 +29,7 @@ from .moderation import ModerationService
 from .plan import Plan
 from .sources import FolderSource, Original, Source
 from .stores import FolderResultStore, NoResultStore, ResultStore
+from .trace import Trace
 from .url import parse_path
 
 log = logging.getLogger("thumbor_urls")
@@ -103,11 +104,12 @@ class App:
         if deadline is None:
             deadline = Deadline(self.settings.REQUEST_DEADLINE_SECONDS)
         routed: list[str] = []  # the image's key, once the URL is parsed
+        trace = Trace()
         with self._in_flight_lock:
             self._in_flight += 1
         try:
             with running_until(deadline):
-                response, outcome = self._route(request, routed)
+                response, outcome = self._route(request, routed, trace)
         except ImageServiceError as error:
             response, outcome = error_response(error, self.settings.ERROR_MAX_AGE), error.code
         except Exception:
@@ -127,6 +129,7 @@ class App:
             bytes=len(response.body),
             ms=round((time.perf_counter() - started) * 1000, 1),
             image=routed[0] if routed else None,
+            trace=trace,
         )
         (record or _log_access)(access)
         return response
@@ -158,7 +161,7 @@ class App:
             if resident is not None and resident - self._idle > GIVE_BACK_ABOVE:
                 allocator.give_back()
 
-    def _route(self, request: Request, routed: list[str]) -> tuple[Response, str]:
+    def _route(self, request: Request, routed: list[str], trace: Trace) -> tuple[Response, str]:
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(f"{request.method} is not allowed; use GET or HEAD")
         if request.path.rstrip("/") == "/healthcheck":
@@ -180,8 +183,8 @@ class App:
         routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
-            return self._meta(plan), "meta"
-        return self._image(plan, request)
+            return self._meta(plan, trace), "meta"
+        return self._image(plan, request, trace)
 
     def _verified_rest(self, request: Request) -> str:
         """The path after `unsafe/` or a valid signature."""
@@ -230,9 +233,11 @@ class App:
         if isinstance(width, int) and isinstance(height, int):
             pipeline.check_output_pixels((width, height), self.settings.MAX_OUTPUT_PIXELS)
 
-    def _meta(self, plan: Plan) -> Response:
-        original = self.source.load(plan.image)
-        job = pipeline.run_meta(self.job(plan, original))
+    def _meta(self, plan: Plan, trace: Trace) -> Response:
+        with trace.stage("load"):
+            original = self.source.load(plan.image)
+        job = pipeline.run_meta(self.job(plan, original, trace=trace))
+        trace.describe(job)
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
 
     def result_key(self, plan: Plan, accepted: str) -> str:
@@ -240,7 +245,9 @@ class App:
         text = f"{self._fingerprint}|{accepted}|{plan.path}"
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
-    def job(self, plan: Plan, original: Original, accepted: str = "") -> pipeline.Job:
+    def job(
+        self, plan: Plan, original: Original, accepted: str = "", trace: Trace | None = None
+    ) -> pipeline.Job:
         return pipeline.Job(
             plan,
             self.settings,
@@ -251,38 +258,57 @@ class App:
             source_modified=original.last_modified,
             limits=self.limits,
             accepted=accepted,
+            trace=trace,
         )
 
-    def render(self, plan: Plan, accepted: str, original: Original | None = None) -> Rendered:
+    def render(
+        self,
+        plan: Plan,
+        accepted: str,
+        original: Original | None = None,
+        trace: Trace | None = None,
+    ) -> Rendered:
         """The image `plan` asks for, for clients of the `accepted` class, within the budget."""
+        trace = Trace() if trace is None else trace
         if original is None:
-            original = self.source.load(plan.image)
-        job = pipeline.run(self.job(plan, original, accepted))
+            with trace.stage("load"):
+                original = self.source.load(plan.image)
+        job = self.job(plan, original, accepted, trace)
+        try:
+            pipeline.run(job)
+        finally:
+            trace.describe(job)  # a refused or failed request is explained too
         fmt, vary = output.choose(job, accepted)
-        body = output.encode(job, fmt)
+        with trace.stage("encode"):
+            body = output.encode(job, fmt)
+        trace.encoded(fmt, job.frames[0].size)
         return Rendered(body, codecs.CONTENT_TYPES[fmt], vary, job)
 
-    def _image(self, plan: Plan, request: Request) -> tuple[Response, str]:
+    def _image(self, plan: Plan, request: Request, trace: Trace) -> tuple[Response, str]:
         settings = self.settings
         accepted = codecs.accept_class(
             request.header("accept"), settings.auto_formats, plan.output.format
         )
         key = self.result_key(plan, accepted)
-        stored = self.results.get(key)
+        with trace.stage("cacheRead"):
+            stored = self.results.get(key)
         if stored is not None:
-            last_modified = self.source.last_modified(plan.image)
+            with trace.stage("cacheRead"):
+                last_modified = self.source.last_modified(plan.image)
             if self._fresh(plan, stored.stored_at, last_modified):
                 response = self._image_response(
                     request, plan, stored.data, stored.content_type, stored.vary_accept,
                     last_modified,
                 )  # fmt: skip
                 return response, "result-cache"
-        original = self.source.load(plan.image)
-        body, content_type, vary, job = self.render(plan, accepted, original)
+        with trace.stage("load"):
+            original = self.source.load(plan.image)
+        body, content_type, vary, job = self.render(plan, accepted, original, trace)
         # A result too large to be worth a cache entry is served, not stored: nobody can fill
         # the result store with a few huge URLs.
         if job.cacheable and len(body) <= settings.RESULT_STORAGE_MAX_BYTES:
-            self.results.put(key, body, content_type, vary)
+            with trace.stage("cacheWrite"):
+                self.results.put(key, body, content_type, vary)
         response = self._image_response(
             request, plan, body, content_type, vary, original.last_modified
         )

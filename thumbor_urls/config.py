@@ -108,6 +108,9 @@ def folder_or_none(name: str, raw: str) -> Path | None:
 
 RESAMPLING_FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR", "HAMMING", "NEAREST")
 MODERATION_BACKENDS = ("rekognition", "none")
+# Lambda's response is at most 6 MiB of JSON, the body in base64 (4 bytes for 3) and the
+# headers beside it: 16 KiB are kept for the headers and the JSON around the body.
+MAX_LAMBDA_BODY_BYTES = (6 * 1024 * 1024 - 16 * 1024) // 4 * 3
 _QUALITY = integer(1, 100)
 
 # The system's temporary directory, looked up in the variables tempfile.gettempdir() reads
@@ -385,13 +388,19 @@ class Settings(NamedTuple):
     MAX_RESPONSE_BYTES: Annotated[
         int,
         Setting(
-            integer(1, 6 * 1024 * 1024),
-            "(Lambda) larger bodies are redirected to a presigned S3 URL",
+            integer(1, MAX_LAMBDA_BODY_BYTES),
+            "(Lambda) larger bodies are stored in the result bucket and redirected to "
+            "`/oversize/` (at most what fits Lambda's 6 MB response once in base64)",
         ),
     ] = 4_500_000
-    PRESIGNED_URL_EXPIRY: Annotated[
-        int, Setting(integer(1, 7 * 86400), "(Lambda) seconds a presigned URL is valid")
-    ] = 600
+    ORIGIN_SECRET: Annotated[
+        str,
+        Setting(
+            text,
+            "(Lambda) id of the secret CloudFront sends as `X-Origin-Verify`; requests without "
+            "it are refused (403); empty: no check",
+        ),
+    ] = ""
     S3_TIMEOUT_SECONDS: Annotated[float, Setting(number(0.1, 60.0), "(Lambda) per S3 call")] = 5.0
 
     @classmethod

@@ -95,6 +95,13 @@ class AccessDenied(ImageServiceError):
     status, code = 403, "AccessDenied"
 
 
+class OriginNotAllowed(ImageServiceError):
+    """(Lambda) a request without the origin secret (`ORIGIN_SECRET`) that CloudFront sends:
+    the API was called directly, around the CDN."""
+
+    status, code = 403, "OriginNotAllowed"
+
+
 class BucketNotAllowed(ImageServiceError):
     """(Lambda) an `s3:<bucket>/` that is not one of `SOURCE_BUCKETS`."""
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import ImageServiceError
+
+if TYPE_CHECKING:
+    from .trace import Trace
 
 _NO_ENTRIES: Mapping[str, str] = MappingProxyType({})
 
@@ -55,6 +58,7 @@ class Access(NamedTuple):
     bytes: int
     ms: float
     image: str | None = None  # the image's key, once the URL was parsed
+    trace: Trace | None = None  # stages' times, source, operations, output
 
     def as_dict(self) -> dict[str, object]:
         line: dict[str, object] = {
@@ -67,6 +71,8 @@ class Access(NamedTuple):
         }
         if self.image is not None:
             line["key"] = self.image
+        if self.trace is not None:
+            line.update(self.trace.as_dict())
         return line
 
 

@@ -11,6 +11,7 @@ stops between steps and frames once the answer is no longer wanted (deadline.py)
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ from .overlays import Overlays
 from .plan import Plan
 from .probe import probe
 from .sources import Source
+from .trace import Trace
 
 if TYPE_CHECKING:
     from .detectors.service import DetectionService
@@ -74,6 +76,7 @@ class Job:
         source_modified: float | None = None,
         limits: budget.Limits | None = None,
         accepted: str = "",
+        trace: Trace | None = None,
     ) -> None:
         self.plan = plan
         self.settings = settings
@@ -92,6 +95,7 @@ class Job:
         self.canvas: tuple[int, int] | None = None
         self.frames: list[Image.Image] = []
         self.durations: list[int] = []
+        self.trace = Trace() if trace is None else trace
 
     def require_header(self) -> Header:
         assert self.header is not None, "read_header runs first"
@@ -351,10 +355,19 @@ PIPELINE: tuple[Step, ...] = (
 META_PIPELINE: tuple[Step, ...] = (read_header, check_limits, plan_from_header)
 
 
+# The steps timed as the log line's `decode` stage; the ones after them are `process`.
+DECODE_STEPS = frozenset(PIPELINE[: PIPELINE.index(decode) + 1])
+
+
 def run(job: Job, steps: tuple[Step, ...] = PIPELINE) -> Job:
     for step in steps:
         checkpoint()
-        step(job)
+        started = time.perf_counter()
+        try:
+            step(job)
+        finally:
+            stage = "decode" if step in DECODE_STEPS else "process"
+            job.trace.add(stage, time.perf_counter() - started)
     return job
 
 

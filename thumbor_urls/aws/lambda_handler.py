@@ -7,6 +7,7 @@ events.py, answers finished (fallback image, oversize redirect, CORS) in respons
 
 from __future__ import annotations
 
+import hmac
 import json
 import sys
 import threading
@@ -18,25 +19,37 @@ from .. import features
 from ..app import App
 from ..config import Settings
 from ..deadline import Deadline
-from ..errors import ImageServiceError, ServiceUnavailable
+from ..errors import ImageServiceError, OriginNotAllowed, ServiceUnavailable
 from ..messages import Access, Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
 from . import responses, sih
 from .events import is_direct, to_proxy, to_request
 from .s3 import S3ResultStore, S3Source
-from .secrets import signing_key
+from .secrets import read_secret
 
 # After its deadline, how long the work may take to reach its next check and stop (a step,
 # a frame, a filter's pass), before the answer goes without it.
 STOP_GRACE_SECONDS = 1.0
+
+ORIGIN_HEADER = "X-Origin-Verify"  # what CloudFront sends the origin secret as
 
 
 class Service:
     """What one container keeps between invocations: settings, the App and its stores."""
 
     def __init__(self, settings: Settings) -> None:
+        timeout = settings.S3_TIMEOUT_SECONDS
         if settings.ENABLE_SIGNATURE:
-            settings = settings.replace(SECURITY_KEY=signing_key(settings))
+            if not settings.SECRETS_MANAGER:
+                raise ServiceUnavailable(
+                    "ENABLE_SIGNATURE is on but SECRETS_MANAGER names no secret"
+                )
+            key = read_secret(settings.SECRETS_MANAGER, settings.SECRET_KEY, timeout, "signing key")
+            settings = settings.replace(SECURITY_KEY=key)
+        # What CloudFront sends in X-Origin-Verify; None: every caller is served.
+        self.origin_token: str | None = None
+        if settings.ORIGIN_SECRET:
+            self.origin_token = read_secret(settings.ORIGIN_SECRET, "", timeout, "origin secret")
         results: ResultStore | None = None
         if settings.RESULT_STORAGE_BUCKET:
             results = S3ResultStore(
@@ -74,22 +87,10 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     note: responses.Note = {}
     try:
         service = _service()
-    except ImageServiceError as error:  # the signing secret could not be read
+    except ImageServiceError as error:  # a secret could not be read
         response = error_response(error, Settings.from_env().ERROR_MAX_AGE)
     else:
-        settings = service.settings
-        try:
-            if sih.is_sih_path(request.path):
-                request, note["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
-                note["sih"] = True
-        except ImageServiceError as error:
-            response = error_response(error, settings.ERROR_MAX_AGE)
-            core["outcome"] = error.code
-        else:
-            response, core = _handle_before_deadline(
-                service.app, request, _deadline(settings, context), _remaining(context)
-            )
-        response = responses.finish(settings, request, response, note)
+        response, core = _answer(service, request, context, note)
     if request.method == "HEAD" and response.body:
         response = response.without_body()
     line = {
@@ -113,6 +114,42 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     sys.stderr.write(json.dumps(line) + "\n")
     sys.stderr.flush()
     return to_proxy(response)
+
+
+def _answer(
+    service: Service, request: Request, context: Any, note: responses.Note
+) -> tuple[Response, dict[str, Any]]:
+    """The answer to an API request and the core's access record."""
+    settings = service.settings
+    try:
+        _check_origin(service, request)
+    except OriginNotAllowed as error:  # never the fallback image, nor anything else of ours
+        return error_response(error, 0), {"outcome": error.code}
+    try:
+        if sih.is_sih_path(request.path):
+            request, note["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
+            note["sih"] = True
+    except ImageServiceError as error:
+        response, core = error_response(error, settings.ERROR_MAX_AGE), {"outcome": error.code}
+    else:
+        # HEAD is rendered as GET: an oversize answer must be stored and redirected to the
+        # same way; the body is dropped at the end.
+        rendered = request._replace(method="GET") if request.method == "HEAD" else request
+        response, core = _handle_before_deadline(
+            service.app, rendered, _deadline(settings, context), _remaining(context)
+        )
+    return responses.finish(settings, request, response, note), core
+
+
+def _check_origin(service: Service, request: Request) -> None:
+    """Only CloudFront knows the origin secret: anyone calling the API's own URL is refused,
+    so that nobody can skip the CDN's cache, its WAF and its throttling."""
+    expected = service.origin_token
+    if expected is None:
+        return
+    sent = request.header(ORIGIN_HEADER)
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise OriginNotAllowed("this API answers only through its CloudFront distribution")
 
 
 def _remaining(context: Any) -> float | None:

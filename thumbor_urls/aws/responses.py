@@ -11,7 +11,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ImageServiceError
 from ..messages import Request, Response, error_response
-from .s3 import fallback_image, presign_oversize
+from .s3 import fallback_image, store_oversize
 
 Note = dict[str, Any]
 Step = Callable[[Settings, Request, Response, Note], Response]
@@ -29,7 +29,11 @@ def with_fallback(settings: Settings, request: Request, response: Response, note
     ):
         return response
     try:
-        data, content_type = fallback_image(settings)
+        data, content_type = fallback_image(
+            settings.DEFAULT_FALLBACK_IMAGE_BUCKET,
+            settings.DEFAULT_FALLBACK_IMAGE_KEY,
+            settings.S3_TIMEOUT_SECONDS,
+        )
     except ImageServiceError as error:
         note["fallbackError"] = error.code
         return response
@@ -47,17 +51,24 @@ def redirect_oversize(
     settings: Settings, request: Request, response: Response, note: Note
 ) -> Response:
     """Lambda answers at most 6 MB, base64 included: a larger body is stored in the result
-    bucket and answered by a redirect to a presigned URL."""
+    bucket under `oversize/` and answered by a redirect to that path on the same host, which
+    CloudFront serves from the bucket and caches like any result. The redirect is cached as
+    the image would have been: it always leads to the same bytes."""
     if len(response.body) <= settings.MAX_RESPONSE_BYTES or not settings.RESULT_STORAGE_BUCKET:
         return response
+    cache_control = response.headers.get("Cache-Control", "no-cache")
     try:
-        url = presign_oversize(settings, response.body, response.headers["Content-Type"])
+        key = store_oversize(
+            settings.RESULT_STORAGE_BUCKET,
+            response.body,
+            response.headers["Content-Type"],
+            cache_control,
+            settings.S3_TIMEOUT_SECONDS,
+        )
     except ImageServiceError as error:
         return error_response(error, settings.ERROR_MAX_AGE)
     note["oversize"] = len(response.body)
-    # Cached for half the URL's life, so that a cached redirect never points to an expired URL.
-    max_age = settings.PRESIGNED_URL_EXPIRY // 2
-    headers = {"Location": url, "Cache-Control": f"public, max-age={max_age}"}
+    headers = {"Location": f"/{key}", "Cache-Control": cache_control}
     if "Vary" in response.headers:
         headers["Vary"] = response.headers["Vary"]
     return Response(302, headers)

@@ -17,7 +17,6 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     ReadTimeoutError,
 )
 
-from ..config import Settings
 from ..errors import (
     AccessDenied,
     BucketNotAllowed,
@@ -191,31 +190,29 @@ class S3ResultStore:
         self.put(f"data/{key}.json", json.dumps(value).encode(), "application/json", False)
 
 
-def presign_oversize(settings: Settings, body: bytes, content_type: str) -> str:
-    """Store a body too large for Lambda's response and return a short-lived URL to it."""
+def store_oversize(
+    bucket: str, body: bytes, content_type: str, cache_control: str, timeout: float
+) -> str:
+    """Store a body too large for Lambda's response under `oversize/` (named by its content,
+    so that the same result is stored once) and return its key: CloudFront serves that prefix
+    from the bucket, with the image's own caching."""
     key = f"oversize/{hashlib.blake2b(body, digest_size=20).hexdigest()}"
-    s3: Any = client("s3", settings.S3_TIMEOUT_SECONDS)
-    bucket = settings.RESULT_STORAGE_BUCKET
     with s3_errors(f"s3://{bucket}/{key}"):
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-    url: str = s3.generate_presigned_url(
-        "get_object",
-        Params={"Bucket": bucket, "Key": key},
-        ExpiresIn=settings.PRESIGNED_URL_EXPIRY,
-    )
-    return url
+        client("s3", timeout).put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=cache_control
+        )
+    return key
 
 
 _FALLBACK: dict[tuple[str, str], tuple[bytes, str]] = {}
 
 
-def fallback_image(settings: Settings) -> tuple[bytes, str]:
+def fallback_image(bucket: str, key: str, timeout: float) -> tuple[bytes, str]:
     """The default fallback image (bytes, content type), read once per container."""
-    where = (settings.DEFAULT_FALLBACK_IMAGE_BUCKET, settings.DEFAULT_FALLBACK_IMAGE_KEY)
+    where = (bucket, key)
     if where not in _FALLBACK:
-        bucket, key = where
         with s3_errors(f"s3://{bucket}/{key}"):
-            answer = client("s3", settings.S3_TIMEOUT_SECONDS).get_object(Bucket=bucket, Key=key)
+            answer = client("s3", timeout).get_object(Bucket=bucket, Key=key)
             data = answer["Body"].read()
         _FALLBACK[where] = (data, answer.get("ContentType", "application/octet-stream"))
     return _FALLBACK[where]
