@@ -247,6 +247,18 @@ def test_signed_urls_with_the_key_from_secrets_manager(
     assert [p for m, p in stack.aws.proxy.seen if m == "POST" and p == "/"] == calls
 
 
+def test_signing_on_turns_unsafe_urls_off_unless_asked_for_both(
+    stack: Stack, signing_secret: Callable[..., str]
+) -> None:
+    signing_secret("k")
+    stack.monkeypatch.delenv("ALLOW_UNSAFE_URL")
+    stack.configure()
+    assert stack.get("/unsafe/20x20/astronaut.jpg").json()["code"] == "UnsafeUrlNotAllowed"
+    stack.configure(ALLOW_UNSAFE_URL="Yes")
+    assert stack.get("/unsafe/20x20/astronaut.jpg").status == 200
+    assert stack.get(sign_thumbor_path("k", "20x20/astronaut.jpg")).status == 200
+
+
 def test_sih_signature_query_parameter(stack: Stack, signing_secret: Callable[..., str]) -> None:
     signing_secret("secret", field="signingKey")
     path = "/fit-in/80x80/astronaut.jpg"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import sys
 import threading
 import time
@@ -72,7 +73,11 @@ _CONTAINER: dict[str, Any] = {"cold": True}  # what outlives one invocation
 
 def _service() -> Service:
     if "service" not in _CONTAINER:
-        _CONTAINER["service"] = Service(Settings.from_env())
+        settings = Settings.from_env()
+        if settings.ENABLE_SIGNATURE and "ALLOW_UNSAFE_URL" not in os.environ:
+            # Signing on means unsafe URLs off, unless the operator asked for both.
+            settings = settings.replace(ALLOW_UNSAFE_URL=False)
+        _CONTAINER["service"] = Service(settings)
     service: Service = _CONTAINER["service"]
     return service
 
