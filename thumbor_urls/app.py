@@ -283,9 +283,8 @@ class App:
         original = self.source.load(plan.image)
         body, content_type, vary, job = self.render(plan, accepted, original)
         # A result too large to be worth a cache entry is served, not stored: nobody can fill
-        # the result store with a few huge URLs. Nor is one whose original has already expired.
-        expired = original.expires is not None and original.expires <= time.time()
-        if job.cacheable and len(body) <= settings.RESULT_STORAGE_MAX_BYTES and not expired:
+        # the result store with a few huge URLs.
+        if job.cacheable and len(body) <= settings.RESULT_STORAGE_MAX_BYTES:
             self.results.put(key, body, content_type, vary)
         response = self._image_response(
             request, plan, body, content_type, vary, original.last_modified, original.expires

@@ -20,8 +20,8 @@ DEFAULT_MAX_BYTES = 50 << 20
 class Original(NamedTuple):
     data: bytes
     last_modified: float | None = None
-    # When its origin stops vouching for it (HTTP origins' Cache-Control or Expires): results
-    # made from it are not kept, nor cached downstream, past it. None: no such limit.
+    # When its origin stops vouching for it (HTTP origins' Cache-Control or Expires): answers
+    # made from it are not cached downstream past it. None: no such limit.
     expires: float | None = None
 
 

@@ -105,9 +105,14 @@ class HTTPSource:
         data = None
         if entry is not None and self.originals is not None:
             data = self.originals.data(entry)
-        if entry is not None and data is not None and entry.fresh_until > time.time():
+        if entry is None or data is None:
+            return self._fetch(source, None, None)
+        if entry.fresh_until > time.time():
             return Original(data, entry.version, entry.expires)
-        return self._fetch(source, entry if data is not None else None, data)
+        try:
+            return self._fetch(source, entry, data)
+        except (UpstreamError, UpstreamTimeout) as error:
+            return self._stale(source, entry, data, error)
 
     def last_modified(self, key: str) -> float | None:
         """When the bytes now served for `key` were first fetched. A stale entry is revalidated
@@ -125,9 +130,16 @@ class HTTPSource:
         try:
             return self._fetch(source, entry, data).last_modified
         except (UpstreamError, UpstreamTimeout) as error:
-            log.warning("serving %s stale: %s", source.url, error.message)
-            self._remember(entry._replace(fresh_until=time.time() + RETRY_STALE_SECONDS))
-            return entry.version
+            return self._stale(source, entry, data, error).last_modified
+
+    def _stale(
+        self, source: SourceUrl, entry: Entry, data: bytes, error: UpstreamError | UpstreamTimeout
+    ) -> Original:
+        """stale-if-error: the origin failed (5xx, unreachable, too slow) while a copy is kept;
+        the copy is served, and the origin left alone for RETRY_STALE_SECONDS."""
+        log.warning("serving %s stale: %s", source.url, error.message)
+        self._remember(entry._replace(fresh_until=time.time() + RETRY_STALE_SECONDS))
+        return Original(data, entry.version, entry.expires)
 
     def expires(self, key: str) -> float | None:
         """The origin's own expiry of the original now served for `key`, if it gave one."""
