@@ -71,8 +71,8 @@ def test_extras_and_runtime_are_pinned_as_the_tests_install_them() -> None:
     assert {name: dev[name] for name in runtime} == runtime
 
 
-# A server whose imports outside the standard library, Pillow, waitress, urllib3 and the package fail
-# as if nothing else were installed (ModuleNotFoundError, which optional imports expect).
+# A server whose imports outside the standard library, Pillow, waitress, urllib3 and the package
+# fail as if nothing else were installed (ModuleNotFoundError, which optional imports expect).
 BLOCKED_START = """
 import sys
 ALLOWED = set(sys.stdlib_module_names) | {"PIL", "waitress", "urllib3", "thumbor_urls"}
