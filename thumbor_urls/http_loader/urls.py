@@ -3,8 +3,9 @@
 Thumbor's forms are read the way Thumbor reads them: `http://` and `https://`, a host without a
 scheme (`http://` is put in front), a percent-encoded URL (the adapter decoded it once), a query
 string percent-encoded into the path (`a.jpg%3Fw%3D300` asks the origin for `a.jpg?w=300`).
-Beyond Thumbor: `http:/host` (a proxy merged the double slash, as nginx does by default) is
-`http://host`, and a host that starts with `http` (`httpbin.org/a.jpg`) is a host. Pure: no I/O.
+`http:/host` (a merged double slash) is refused, as Thumbor refuses it (400). Beyond Thumbor, a
+host that starts with `http` (`httpbin.org/a.jpg`) is a host (Thumbor takes it for a scheme and
+answers 400). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from .errors import SourceNotAllowed
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# `http:` or `https:` and the slashes after it, however many a proxy left.
-_HTTP_SCHEME = re.compile(r"(https?):/*", re.IGNORECASE)
+_HTTP_SCHEME = re.compile(r"(https?)://(?!/)", re.IGNORECASE)
+# `http:/host`, `http:///host`: not a URL of a host (Thumbor answers 400 too); most often a
+# proxy in front merged the URL's `//` (nginx does unless `merge_slashes off`).
+_MANGLED_SCHEME = re.compile(r"https?:(?!//[^/])", re.IGNORECASE)
 # Any other scheme written with its `//`: `file://`, `ftp://`, `gopher://`.
 _OTHER_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
@@ -46,7 +49,9 @@ class SourceUrl(NamedTuple):
 def has_scheme(key: str) -> bool:
     """Whether `key` says it is a URL (`http:`, `https:`, or any `scheme://`)."""
     text = key.lstrip("/")
-    return bool(_HTTP_SCHEME.match(text) or _OTHER_SCHEME.match(text))
+    return bool(
+        _MANGLED_SCHEME.match(text) or _HTTP_SCHEME.match(text) or _OTHER_SCHEME.match(text)
+    )
 
 
 def source_url(key: str, default_scheme: str = "http") -> SourceUrl:
@@ -56,6 +61,11 @@ def source_url(key: str, default_scheme: str = "http") -> SourceUrl:
     match = _HTTP_SCHEME.match(text)
     if match:
         scheme, rest = match.group(1).lower(), text[match.end() :]
+    elif _MANGLED_SCHEME.match(text):
+        raise SourceNotAllowed(
+            "the image URL's scheme is not followed by exactly two slashes (a proxy in front "
+            "may have merged them: nginx's merge_slashes)"
+        )
     elif _OTHER_SCHEME.match(text):
         raise SourceNotAllowed("only http and https image URLs are fetched")
     else:
