@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -94,7 +94,7 @@ def both(
         HTTP_LOADER_REQUEST_TIMEOUT="2",
         **settings,
     )
-    thumbor_settings: dict[str, object] = {"LOADER": loader, "HTTP_LOADER_REQUEST_TIMEOUT": 2}
+    thumbor_settings: dict[str, Any] = {"LOADER": loader, "HTTP_LOADER_REQUEST_TIMEOUT": 2}
     if "ALLOWED_SOURCES" in settings:
         thumbor_settings["ALLOWED_SOURCES"] = settings["ALLOWED_SOURCES"].split(",")
     with (
