@@ -21,6 +21,7 @@ from ..app import App
 from ..config import Settings
 from ..deadline import Deadline
 from ..errors import ImageServiceError, OriginNotAllowed, ServiceUnavailable
+from ..loaders import build_source
 from ..messages import Access, Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
 from . import responses, sih
@@ -58,13 +59,13 @@ class Service:
             )
         elif settings.SOURCE_BUCKETS:
             results = NoResultStore()  # no bucket for results: never write to a container's /tmp
+        source = None  # no bucket at all: LOADERS, by default the folder (sls invoke local)
         if settings.SOURCE_BUCKETS:
-            source = S3Source(
+            s3 = S3Source(
                 settings.SOURCE_BUCKETS, settings.S3_TIMEOUT_SECONDS, settings.MAX_SOURCE_BYTES
             )
-            self.app = App(settings, source, results)
-        else:  # no bucket at all: the folder of originals (sls invoke local on samples/)
-            self.app = App(settings, results=results)
+            source = build_source(settings, results or NoResultStore(), s3)  # LOADERS, or s3
+        self.app = App(settings, source, results)
         self.settings = settings
 
 
