@@ -19,6 +19,9 @@ DEFAULT_MAX_BYTES = 50 << 20
 class Original(NamedTuple):
     data: bytes
     last_modified: float | None = None
+    # The object's own caching headers, where the source keeps them (S3's metadata).
+    cache_control: str | None = None
+    expires: float | None = None
 
 
 class Source(Protocol):
