@@ -27,6 +27,7 @@ from .errors import (
 from .messages import Access, Request, Response, error_response, json_response
 from .moderation import ModerationService
 from .plan import Plan
+from .sih import route as sih_route
 from .sources import FolderSource, Original, Source
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .url import parse_path
@@ -172,10 +173,14 @@ class App:
             )
         if request.path.lstrip("/").startswith("params/"):
             return self._params(request), "params"
+        if self.settings.SIH_COMPAT:
+            return sih_route.handle(self, request, routed)
+        return self.serve_path(self._verified_rest(request), request, routed)
+
+    def serve_path(self, rest: str, request: Request, routed: list[str]) -> tuple[Response, str]:
+        """The answer to the Thumbor path `rest` (after `unsafe/` or the signature)."""
         plan = parse_path(
-            self._verified_rest(request),
-            strict=self.settings.STRICT_FILTERS,
-            max_filters=self.settings.MAX_FILTERS,
+            rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
         )
         routed.append(plan.image)
         self._check_requested_size(plan)

@@ -79,7 +79,8 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     else:
         settings = service.settings
         try:
-            if sih.is_sih_path(request.path):
+            # SIH_COMPAT: the App reads every SIH request style itself (thumbor_urls/sih).
+            if not settings.SIH_COMPAT and sih.is_sih_path(request.path):
                 request, note["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
                 note["sih"] = True
         except ImageServiceError as error:
