@@ -282,9 +282,9 @@ def _resize(o: Options, value: Any) -> None:
         if fit not in ("cover", "contain", "fill", "inside", "outside"):
             raise InvalidEdit(f"resize: unknown fit {fit!r}")
         o.fit = fit
-    for name in ("position", "gravity", "strategy"):
-        if value.get(name) is not None:
-            o.position = _position(value[name])
+    # sharp's resize reads `position` only (a `gravity` there is ignored, as sharp does).
+    if value.get("position") is not None:
+        o.position = _position(value["position"])
     if value.get("background") is not None:
         o.background = colour("resize background", value["background"])
     if "withoutEnlargement" in value:
@@ -503,7 +503,11 @@ def resize_plan(o: Options, size: tuple[int, int]) -> ResizePlan:
         offset = (int((canvas[0] - scaled[0]) * px), int((canvas[1] - scaled[1]) * py))
         return ResizePlan(scaled, canvas, offset, True)
     canvas = (min(w or scaled[0], scaled[0]), min(h or scaled[1], scaled[1]))
-    offset = (int((scaled[0] - canvas[0]) * px), int((scaled[1] - canvas[1]) * py))
+    # sharp's CalculateCrop rounds a centred crop's offset up.
+    offset = (
+        math.floor((scaled[0] - canvas[0]) * px + 0.5),
+        math.floor((scaled[1] - canvas[1]) * py + 0.5),
+    )
     return ResizePlan(scaled, canvas, offset, False)
 
 

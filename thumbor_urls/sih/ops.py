@@ -248,7 +248,7 @@ def tint(image: Image.Image, colour: Colour) -> Image.Image:
     greys = Image.new("L", (256, 1))
     greys.putdata(list(range(256)))
     lightness = to_lab(greys.convert("RGB")).getchannel(0)
-    l_values = list(lightness.getdata())
+    l_values = [int(v) for v in lightness.tobytes()]
     weights = [1 - 4 * (v / 255 - 0.5) ** 2 for v in l_values]
     a_band = Image.new("L", (256, 1))
     b_band = Image.new("L", (256, 1))
@@ -256,7 +256,7 @@ def tint(image: Image.Image, colour: Colour) -> Image.Image:
     b_band.putdata([round(128 + w * (tint_lab[2] - 128)) for w in weights])
     table = from_lab(Image.merge("LAB", (lightness, a_band, b_band)))
     grey = grey_band(rgb)
-    bands = [grey.point(list(table.getchannel(i).getdata())) for i in range(3)]
+    bands = [grey.point(list(table.getchannel(i).tobytes())) for i in range(3)]
     return join_alpha(Image.merge("RGB", bands), alpha)
 
 

@@ -399,10 +399,11 @@ class Render:
         opts: dict[str, Any] = given if isinstance(given, dict) else {}
         left = _offset(opts.get("left"), width, overlay.width)
         top = _offset(opts.get("top"), height, overlay.height)
+        # Centred by default, the odd pixel given to the far side (as sharp's gravity does).
         if left is None:
-            left = (width - overlay.width) // 2
+            left = (width - overlay.width + 1) // 2
         if top is None:
-            top = (height - overlay.height) // 2
+            top = (height - overlay.height + 1) // 2
         options.composites.append((overlay, (left, top)))
 
     def smart_crop(self, options: sharp.Options, frames: list[Image.Image], value: Any) -> None:
@@ -509,6 +510,10 @@ class Render:
             if header.icc_profile:
                 extra["icc_profile"] = header.icc_profile
         first = frames[0]
+        if fmt in ("jpeg", "tiff") and ops.has_alpha(first):
+            # libvips writes formats without alpha flattened on black.
+            frames = [ops.flatten(frame, sharp.BLACK) for frame in frames]
+            first = frames[0]
         if fmt == "jpeg":
             image = ops.rgb_mode(first).convert("RGB") if first.mode != "L" else first
             subsampling = 0 if given.get("chromaSubsampling") == "4:4:4" else 2
