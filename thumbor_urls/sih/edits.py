@@ -106,6 +106,8 @@ UNSUPPORTED = frozenset(
         "trim",
     }
 )
+# SIH's edits that render the pipeline so far to look at the image.
+LOOKING_EDITS = frozenset({"overlayWith", "smartCrop", "roundCrop", "contentModeration"})
 # Skipped on animations (image-handler.ts skipEdit).
 NOT_ANIMATED = frozenset({"rotate", "smartCrop", "roundCrop", "contentModeration"})
 FORMATS = {
@@ -732,7 +734,7 @@ STAGES: tuple[Stage, ...] = (
         lambda o: o.tint is not None,
         _same,
         lambda o, i: ops.tint(i, o.tint or BLACK),
-        16,
+        48,
         150,
     ),
     Stage("removeAlpha", lambda o: o.remove_alpha, _same, _remove_alpha_apply, 4, 2),

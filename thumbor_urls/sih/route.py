@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PIL import Image
 
 from .. import codecs, costs, grammar, signing
-from ..budget import Frame, check
+from ..budget import Frame, check, image_bytes
 from ..decode import decode_frames, open_image
 from ..errors import ImageServiceError, NotImplementedFeature, UnsupportedImageFormat
 from ..messages import Request, Response
@@ -270,7 +270,12 @@ class Render:
         animated = bool(edits.get("animated", header.format == "GIF")) and frames_in > 1
         options = sharp.Options()
         self.compile_dry(options, animated, header.size)
-        self.check_budget(options, header.size, frames_in if animated else 1, header.mode)
+        out = options.format or input_format
+        if output_format is not None:
+            out = sharp.FORMATS.get(str(output_format).lower(), out)
+        self.check_budget(
+            options, header.size, frames_in if animated else 1, header.mode, header.format, out
+        )
         frames, durations = decode_frames(image, frames_in if animated else 1, None)
         del image
         frames = [ops.rgb_mode(f) if f.mode not in ("L", "LA") else f for f in frames]
@@ -314,41 +319,69 @@ class Render:
                 sharp.call(options, edit, value)
 
     def check_budget(
-        self, options: sharp.Options, size: tuple[int, int], count: int, mode: str
+        self,
+        options: sharp.Options,
+        size: tuple[int, int],
+        count: int,
+        mode: str,
+        fmt: str,
+        out: str,
     ) -> None:
-        limits = self.app.limits
-        bands = costs.bands_of(mode)
-        decoded = Frame(size[0], size[1], 4 if count > 1 else bands)
+        """413 before decoding when the request would pass its memory or CPU budget: the
+        decode, every stage the edits turn on (each declares its cost, edits.STAGES), one more
+        rendering of the first frame for each of SIH's own edits that looks at the image, and
+        the encoder."""
+        bands = 4 if count > 1 else costs.bands_of(mode)
+        decoded = Frame(size[0], size[1], bands if bands != 2 else 4)
         ledger = costs.Ledger(costs.OVERHEAD + len(self.data))
+        decoder = costs.DECODER_BYTES.get(fmt.upper(), 0) * decoded.pixels
+        converted = image_bytes(*size, 4) if mode not in ("L", "RGB", "RGBA") else 0
         ledger.frames(
             f"decoding {size[0]}x{size[1]}",
             count,
             Frame(0, 0, 1),
             decoded,
-            costs.DECODER_BYTES.get("WEBP", 0) * decoded.pixels,
-            60.0 * decoded.pixels * count,
+            decoder + converted,
+            costs.DECODER_NS.get(fmt.upper(), 60.0) * decoded.pixels,
         )
+        steps = sharp.stage_costs(options, decoded)
+        looks = sum(1 for edit in self.edits if edit in sharp.LOOKING_EDITS)
+        if looks:
+            # A rendering of the first frame beside the frames (its largest stage and its
+            # output), and what the edit holds to look at it: roundCrop's mask, drawn at 4x4
+            # times the pixels, with the copies it cuts and trims with; the JPEG for Rekognition.
+            final = steps[-1][2] if steps else decoded
+            biggest = max(
+                (after.bytes + transient for _, _, after, transient, _ in steps), default=0
+            )
+            cutting = 40 * final.pixels if "roundCrop" in self.edits else 4 * final.pixels
+            ledger.step(
+                "rendering the image for SIH's own edits",
+                biggest + (final.bytes if steps else 0) + cutting,
+                0,
+                0,
+                looks * sum(ns for *_, ns in steps) + 20.0 * final.pixels,
+            )
         frame = decoded
-        # Each of SIH's own edits renders the pipeline so far once more, beside the frames.
-        passes = 1 + sum(
-            1
-            for e in self.edits
-            if e in ("overlayWith", "smartCrop", "roundCrop", "contentModeration")
-        )
-        for _ in range(passes):
-            frame = decoded if passes > 1 else frame
-            for name, before, after, transient, ns in sharp.stage_costs(options, decoded):
-                ledger.frames(
-                    f"{name} on {before.width}x{before.height}", count, before, after, transient, ns
-                )
-                frame = after
-        encoded = 48 * frame.pixels + 16 * (1 << 20)
+        for name, before, after, transient, ns in steps:
+            ledger.frames(
+                f"{name} on {before.width}x{before.height}", count, before, after, transient, ns
+            )
+            frame = after
+        # The encoder's own buffers (costs.py's measurements), and a copy flattened for it.
+        lossless = bool(options.format_options.get(out, {}).get("lossless"))
+        encoder = costs.encoder_bytes(out, frame, lossless) + (count - 1) * frame.pixels
+        ns = costs.ENCODER_NS.get(out, 1200.0) * frame.pixels * count
         ledger.step(
-            f"encoding {frame.width}x{frame.height}", encoded, 0, 0, 400.0 * frame.pixels * count
+            f"encoding {frame.width}x{frame.height} as {out}",
+            encoder + image_bytes(frame.width, frame.height, 4),
+            0,
+            0,
+            ns + costs.ENCODER_FIXED_NS.get(out, 0.0),
         )
-        if limits is not None:
-            check(ledger.estimate(), limits)
         self.estimate = ledger.estimate()
+        if self.app.limits is not None:
+            check(self.estimate, self.app.limits)
 
     # --- SIH's own edits ------------------------------------------------------------------------
 
