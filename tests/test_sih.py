@@ -24,6 +24,7 @@ from thumbor_urls.server import make_wsgi_app
 from thumbor_urls.signing import sign_thumbor_path
 from thumbor_urls.sih import edits as sharp
 from thumbor_urls.sih.request import (
+    InvalidEdit,
     SihError,
     query_edits,
     request_type,
@@ -125,7 +126,7 @@ def test_query_edits_as_v7_maps_them() -> None:
             "format": "webp",
             "rotate": "",
             "other": "x",
-        }  # fmt: skip
+        }
     )
     assert edits == {
         "resize": {"width": None, "height": 40.0, "fit": "contain"},
@@ -147,7 +148,7 @@ def test_sharp_calls_keep_sharps_order_rules() -> None:
     sharp.call(turned, "rotate", 30)
     sharp.call(turned, "resize", {"width": 5})
     assert turned.rotate_before  # rotate() before resize(): rotated first
-    with pytest.raises(sharp.InvalidEdit):
+    with pytest.raises(InvalidEdit):
         sharp.call(sharp.Options(), "blur", 0.1)
     with pytest.raises(sharp.Unsupported):
         sharp.call(sharp.Options(), "convolve", {})
