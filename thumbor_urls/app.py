@@ -28,6 +28,7 @@ from .loaders import Loaders, build_source, source_expires
 from .messages import Access, Request, Response, error_response, json_response
 from .moderation import ModerationService
 from .plan import Plan
+from .sih import route as sih_route
 from .sources import Original, Source, serving
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .trace import Trace
@@ -175,10 +176,16 @@ class App:
             )
         if request.path.lstrip("/").startswith("params/"):
             return self._params(request), "params"
+        if self.settings.SIH_COMPAT:
+            return sih_route.handle(self, request, routed, trace)
+        return self.serve_path(self._verified_rest(request), request, routed, trace)
+
+    def serve_path(
+        self, rest: str, request: Request, routed: list[str], trace: Trace
+    ) -> tuple[Response, str]:
+        """The answer to the Thumbor path `rest` (after `unsafe/` or the signature)."""
         plan = parse_path(
-            self._verified_rest(request),
-            strict=self.settings.STRICT_FILTERS,
-            max_filters=self.settings.MAX_FILTERS,
+            rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
         )
         routed.append(plan.image)
         self._check_requested_size(plan)

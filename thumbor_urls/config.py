@@ -568,6 +568,25 @@ class Settings(NamedTuple):
         ),
     ] = ""
     S3_TIMEOUT_SECONDS: Annotated[float, Setting(number(0.1, 60.0), "(Lambda) per S3 call")] = 5.0
+    # AWS Serverless Image Handler compatibility (thumbor_urls/sih, docs/sih.md)
+    SIH_COMPAT: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "read requests as AWS's Serverless Image Handler does: default (base64) requests, "
+            "query parameters, `expires`, SIH's `?signature=` on every request style, Thumbor "
+            "paths without `unsafe/`",
+            output=True,
+        ),
+    ] = False
+    REWRITE_MATCH_PATTERN: Annotated[
+        str,
+        Setting(text, "(SIH_COMPAT) SIH's rewrite rule, a JavaScript regular expression `/.../i`"),
+    ] = ""
+    REWRITE_SUBSTITUTION: Annotated[
+        str,
+        Setting(text, "(SIH_COMPAT) what REWRITE_MATCH_PATTERN's match becomes (`$1`, `$&`)"),
+    ] = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

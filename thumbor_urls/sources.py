@@ -20,6 +20,10 @@ DEFAULT_MAX_BYTES = 50 << 20
 class Original(NamedTuple):
     data: bytes
     last_modified: float | None = None
+    # The object's own caching headers, where the source keeps them (S3's metadata): what an
+    # SIH default request answers with.
+    cache_control: str | None = None
+    stored_expires: float | None = None
     # When its origin stops vouching for it (HTTP origins' Cache-Control or Expires): answers
     # made from it are not cached downstream past it. None: no such limit.
     expires: float | None = None

@@ -24,7 +24,7 @@ from ..errors import ImageServiceError, OriginNotAllowed, ServiceUnavailable
 from ..loaders import build_source
 from ..messages import Access, Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
-from . import responses, sih
+from . import responses
 from .events import is_direct, to_proxy, to_request
 from .s3 import S3ResultStore, S3Source
 from .secrets import read_secret
@@ -131,19 +131,12 @@ def _answer(
         _check_origin(service, request)
     except OriginNotAllowed as error:  # never the fallback image, nor anything else of ours
         return error_response(error, 0), {"outcome": error.code}
-    try:
-        if sih.is_sih_path(request.path):
-            request, note["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
-            note["sih"] = True
-    except ImageServiceError as error:
-        response, core = error_response(error, settings.ERROR_MAX_AGE), {"outcome": error.code}
-    else:
-        # HEAD is rendered as GET: an oversize answer must be stored and redirected to the
-        # same way; the body is dropped at the end.
-        rendered = request._replace(method="GET") if request.method == "HEAD" else request
-        response, core = _handle_before_deadline(
-            service.app, rendered, _deadline(settings, context), _remaining(context)
-        )
+    # HEAD is rendered as GET: an oversize answer must be stored and redirected to the same
+    # way; the body is dropped at the end.
+    rendered = request._replace(method="GET") if request.method == "HEAD" else request
+    response, core = _handle_before_deadline(
+        service.app, rendered, _deadline(settings, context), _remaining(context)
+    )
     return responses.finish(settings, request, response, note), core
 
 

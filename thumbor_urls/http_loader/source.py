@@ -108,7 +108,7 @@ class HTTPSource:
         if entry is None or data is None:
             return self._fetch(source, None, None)
         if entry.fresh_until > time.time():
-            return Original(data, entry.version, entry.expires)
+            return Original(data, entry.version, expires=entry.expires)
         try:
             return self._fetch(source, entry, data)
         except (UpstreamError, UpstreamTimeout) as error:
@@ -139,7 +139,7 @@ class HTTPSource:
         the copy is served, and the origin left alone for RETRY_STALE_SECONDS."""
         log.warning("serving %s stale: %s", source.url, error.message)
         self._remember(entry._replace(fresh_until=time.time() + RETRY_STALE_SECONDS))
-        return Original(data, entry.version, entry.expires)
+        return Original(data, entry.version, expires=entry.expires)
 
     def expires(self, key: str) -> float | None:
         """The origin's own expiry of the original now served for `key`, if it gave one."""
@@ -176,14 +176,14 @@ class HTTPSource:
                 last_modified=fetched.headers.get("last-modified", entry.last_modified),
             )
             self._keep(entry, None)
-            return Original(data, entry.version, entry.expires)
+            return Original(data, entry.version, expires=entry.expires)
         body = fetched.body
         if not fresh.store:
             self._forget(source.url)
             # Nothing may be kept: results made from it neither (it expires now).
-            return Original(body, now, now)
+            return Original(body, now, expires=now)
         self._keep(self._new_entry(source, fetched, now, fresh.fresh_until, fresh.expires), body)
-        return Original(body, now, fresh.expires)
+        return Original(body, now, expires=fresh.expires)
 
     @staticmethod
     def _new_entry(
