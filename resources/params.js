@@ -16,6 +16,9 @@ const WEB_ACL = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/;
 const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
 const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// CloudWatch Logs accepts only these retentions (days).
+const RETENTIONS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+  2557, 2922, 3288, 3653];
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
 // Every bucket name the stack makes is <prefix>-<12-digit account id>-<suffix of 7 or 8>.
 const MAX_PREFIX = 63 - 13 - 8;
@@ -121,6 +124,9 @@ async function compute({ resolveVariable }) {
     : { "Fn::Sub": `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${existing}-??????` };
 
   const logRetentionDays = integer(params, "logRetentionDays", 1, 3653);
+  if (!RETENTIONS.includes(logRetentionDays)) {
+    fail(`logRetentionDays must be one of CloudWatch's retentions: ${RETENTIONS.join(", ")}`);
+  }
   const resultTtlDays = integer(params, "resultTtlDays", 1, 3650);
   integer(params, "memorySize", 128, 10240);
   if (!["arm64", "x86_64"].includes(params.architecture)) fail("architecture must be arm64 or x86_64");

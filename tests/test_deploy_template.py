@@ -535,6 +535,7 @@ def test_local_stage_environment_is_literal(project: Path) -> None:
         ({"reservedConcurrency": "0"}, "reservedConcurrency must be a whole number from 1"),
         ({"EnableS3ObjectLambdaParameter": "Yes"}, "enableS3ObjectLambda=Yes"),
         ({"namePrefix": "x" * 43}, "at most 42 characters"),
+        ({"LogRetentionPeriodParameter": "45"}, "logRetentionDays must be one of"),
     ],
 )  # fmt: skip
 def test_bad_parameters_stop_packaging(project: Path, params: dict[str, str], message: str) -> None:
