@@ -31,7 +31,7 @@ const NAMES = [
   "architecture", "kmsKeyArn", "detectors", "moderation", "reservedConcurrency",
   "apiThrottleRate", "apiThrottleBurst", "maxSourcePixels", "wafRateLimit", "webAclArn",
   "domainName", "certificateArn", "originShieldRegion", "monitoring", "alarmEmail",
-  "enableS3ObjectLambda", "useExistingCloudFrontDistribution",
+  "enableS3ObjectLambda", "useExistingCloudFrontDistribution", "resultBucket",
 ];
 
 class ParamError extends Error {}
@@ -106,6 +106,8 @@ async function compute({ resolveVariable }) {
     fail(`namePrefix "${prefix}" must be letters, digits and hyphens, at most ${MAX_PREFIX} characters (bucket names get the account id and a suffix)`);
   }
 
+  // A result bucket of one's own, for `sls invoke local --stage local` against S3 (or moto).
+  if (params.resultBucket && !local) fail("resultBucket is for --stage local: the stack makes its own");
   const fallback = params.enableDefaultFallbackImage === "Yes";
   if (fallback && (!BUCKET.test(params.fallbackImageBucket) || !params.fallbackImageKey)) {
     fail("enableDefaultFallbackImage=Yes needs fallbackImageBucket and fallbackImageKey");
@@ -193,7 +195,7 @@ async function compute({ resolveVariable }) {
   const env = local
     ? {
         SOURCE_BUCKETS: buckets.join(","),
-        RESULT_STORAGE_BUCKET: "",
+        RESULT_STORAGE_BUCKET: params.resultBucket,
         SECRETS_MANAGER: existing,
         SECRET_KEY: params.secretsManagerKey,
         ORIGIN_SECRET: "",
