@@ -68,7 +68,7 @@ bench-smoke: setup
 
 # AWS deployment (issue 4): osls and its plugins from package-lock.json, checkov in its own venv
 # (its pins conflict with ours). The deploy tests use both.
-.PHONY: deploy-tools package template invoke-local offline demo-ui
+.PHONY: deploy-tools package template invoke-local offline demo-ui remove
 deploy-tools: node_modules/.installed .venv-checkov/.installed
 
 node_modules/.installed: package.json package-lock.json .npmrc
@@ -105,5 +105,13 @@ offline: setup node_modules/.installed
 # The demo page into a deployed stack's demo UI bucket (deployDemoUi=Yes), with your AWS credentials.
 DEPLOY_STAGE ?= dev
 DEPLOY_REGION ?= us-east-1
+STACK := thumbor-urls-$(DEPLOY_STAGE)
 demo-ui: setup
-	$(BIN)/python scripts/upload_demo_ui.py thumbor-urls-$(DEPLOY_STAGE)-$(DEPLOY_REGION)-demo-ui
+	AWS_REGION=$(DEPLOY_REGION) $(BIN)/python scripts/upload_demo_ui.py \
+		"$$(AWS_REGION=$(DEPLOY_REGION) $(BIN)/python scripts/stack.py output $(STACK) DemoUiBucket)"
+
+# `sls remove`, after emptying the result and demo UI buckets (S3 deletes only empty buckets).
+# The log bucket and a created source bucket are kept (see docs/aws.md).
+remove: setup node_modules/.installed
+	AWS_REGION=$(DEPLOY_REGION) $(BIN)/python scripts/stack.py empty $(STACK)
+	npx sls remove --stage $(DEPLOY_STAGE) --region $(DEPLOY_REGION)

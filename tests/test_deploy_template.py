@@ -46,7 +46,44 @@ FULL = {
     "logRetentionDays": "30",
     "detectors": "saliency,rekognition",
     "moderation": "Yes",
+    "reservedConcurrency": "none",
+    "apiThrottleRate": "20",
+    "apiThrottleBurst": "40",
+    "maxSourcePixels": "60000000",
+    "wafRateLimit": "500",
+    "domainName": "images.example.com,img.example.com",
+    "certificateArn": (
+        "arn:aws:acm:us-east-1:123456789012:certificate/5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
+    ),
+    "originShieldRegion": "us-east-1",
+    "alarmEmail": "ops@example.com",
 }
+# A stack moved from AWS's Serverless Image Handler: its parameter names, as its console shows
+# them and as its template names them, its secret reused; in another stage and region.
+SIH = {
+    "SourceBucketsParameter": "old-photos, more-photos",
+    "EnableSignature": "Yes",
+    "SecretsManagerSecret": "sih-signing",
+    "SecretsManagerKeyParameter": "signing-key",
+    "CorsEnabledParameter": "Yes",
+    "CorsOrigin": "https://www.example.com",
+    "DeployDemoUIParameter": "No",
+    "LogRetentionPeriod": "90",
+    "AutoWebP": "Yes",
+    "CloudFrontPriceClassParameter": "PriceClass_200",
+    "EnableDefaultFallbackImage": "Yes",
+    "FallbackImageS3BucketParameter": "old-photos",
+    "FallbackImageS3Key": "fallback.jpg",
+    "OriginShieldRegionParameter": "Disabled",
+    "UseExistingCloudFrontDistributionParameter": "No",
+    "autoAvif": "Yes",
+    "monitoring": "No",
+    "webAclArn": (
+        "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shared/"
+        "0b1e5c2a-5f3e-4b8a-9c1d-2e3f4a5b6c7d"
+    ),
+}
+SIH_OPTIONS = ["--stage", "prod", "--region", "ap-east-1"]
 NO_VALUE = object()
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
@@ -97,6 +134,7 @@ class Packaged:
     folder: Path
     params: dict[str, str]
     output: str = ""  # what `sls package` printed
+    region: str = "us-east-1"
 
     @cached_property
     def template(self) -> dict[str, Any]:
@@ -109,6 +147,10 @@ class Packaged:
     def resources(self) -> dict[str, Any]:
         resources: dict[str, Any] = self.template["Resources"]
         return resources
+
+    @property
+    def pseudo(self) -> dict[str, str]:
+        return {**PSEUDO, "AWS::Region": self.region}
 
     def condition(self, name: str) -> bool:
         return bool(self.evaluate(self.template["Conditions"][name]))
@@ -128,13 +170,17 @@ class Packaged:
             return left == right
         if function == "Fn::Or":
             return any(self.evaluate(args))
+        if function == "Fn::And":
+            return all(self.evaluate(args))
+        if function == "Condition":
+            return self.condition(args)
         if function == "Fn::Not":
             return not self.evaluate(args[0])
         if function == "Ref":
             if args == "AWS::NoValue":
                 return NO_VALUE
-            if args in PSEUDO:
-                return PSEUDO[args]
+            if args in self.pseudo:
+                return self.pseudo[args]
             if args in self.template.get("Parameters", {}):
                 return self.template["Parameters"][args]["Default"]
             return f"<Ref {args}>"
@@ -149,7 +195,7 @@ class Packaged:
             return args[0].join(self.evaluate(args[1]))
         if function == "Fn::Sub":
             text, variables = (args, {}) if isinstance(args, str) else args
-            values = {**PSEUDO, **{k: self.evaluate(v) for k, v in variables.items()}}
+            values = {**self.pseudo, **{k: self.evaluate(v) for k, v in variables.items()}}
             for key, value in values.items():
                 text = text.replace("${" + key + "}", str(value))
             return text
@@ -196,9 +242,9 @@ PROJECT_FILES = (
 )
 
 
-def package(folder: Path, params: dict[str, str]) -> Packaged:
-    """`sls package` in a copy of the project's deployment files (the working tree's own
-    `.serverless/` is left alone), with node_modules linked in."""
+def copy_project(folder: Path) -> Path:
+    """A copy of the project's deployment files (the working tree's own `.serverless/` is left
+    alone), with node_modules linked in."""
     project = folder / "project"
     project.mkdir()
     for name in PROJECT_FILES:
@@ -211,14 +257,35 @@ def package(folder: Path, params: dict[str, str]) -> Packaged:
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     (project / "node_modules").symlink_to(ROOT / "node_modules")
-    command = [str(NPX), "sls", "package"]
+    return project
+
+
+def package(folder: Path, params: dict[str, str], options: list[str] | None = None) -> Packaged:
+    """`sls package` in a copy of the project."""
+    project = copy_project(folder)
+    command = [str(NPX), "sls", "package", *(options or [])]
     command += [f"--param={key}={value}" for key, value in params.items()]
     done = subprocess.run(
         command, cwd=project, env=sls_env(), capture_output=True, text=True, timeout=600,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    return Packaged(project / ".serverless", params, done.stdout + done.stderr)
+    region = options[options.index("--region") + 1] if options and "--region" in options else ""
+    return Packaged(
+        project / ".serverless", params, done.stdout + done.stderr, region or "us-east-1"
+    )
+
+
+def sls_print(
+    project: Path, params: dict[str, str], *options: str
+) -> subprocess.CompletedProcess[str]:
+    """`sls print` of the function's environment (no packaging: seconds), as JSON."""
+    command = [str(NPX), "sls", "print", "--path", "provider.environment", "--format", "json"]
+    command += [*options, *(f"--param={key}={value}" for key, value in params.items())]
+    return subprocess.run(
+        command, cwd=project, env=sls_env(), capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +296,16 @@ def default(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     return package(tmp_path_factory.mktemp("package-full"), FULL)
+
+
+@pytest.fixture(scope="module")
+def sih(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    return package(tmp_path_factory.mktemp("package-sih"), SIH, SIH_OPTIONS)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("print"))
 
 
 def elf_machine(data: bytes) -> int:
@@ -373,22 +450,30 @@ def test_function_settings(default: Packaged, full: Packaged) -> None:
     assert full.resources["ImageLogGroup"]["Properties"]["RetentionInDays"] == 30
 
 
-def test_environment_is_literal_and_follows_the_parameters(
-    default: Packaged, full: Packaged
-) -> None:
-    env = default.function["Environment"]["Variables"]
-    # No !Ref: `sls invoke local` and `sls offline` need plain values.
-    assert all(isinstance(value, str) for value in env.values()), env
-    assert env["SOURCE_BUCKETS"] == "thumbor-urls-dev-us-east-1-source"
-    assert env["RESULT_STORAGE_BUCKET"] == "thumbor-urls-dev-us-east-1-results"
-    assert env["SECRETS_MANAGER"] == "thumbor-urls-dev-us-east-1-signing-key"
+def env_of(packaged: Packaged) -> dict[str, Any]:
+    variables: dict[str, Any] = packaged.evaluate(packaged.function["Environment"]["Variables"])
+    return variables
+
+
+def test_environment_follows_the_parameters(default: Packaged, full: Packaged) -> None:
+    env = env_of(default)
+    # Nothing given: the stack creates the source bucket and reads it.
+    assert env["SOURCE_BUCKETS"] == "<Ref SourceBucket>"
+    assert env["RESULT_STORAGE_BUCKET"] == "<Ref ResultBucket>"
+    assert env["ORIGIN_SECRET"] == "<Ref OriginSecret>"
+    assert (env["SECRETS_MANAGER"], env["SECRET_KEY"]) == ("", "")
     assert env["ENABLE_SIGNATURE"] == "No"
     assert env["ALLOW_UNSAFE_URL"] == "Yes"
     assert env["REQUEST_DEADLINE_SECONDS"] == "27"
-    full_env = full.function["Environment"]["Variables"]
-    assert all(isinstance(value, str) for value in full_env.values()), full_env
-    assert full_env["SOURCE_BUCKETS"] == "photos-a,photos-b"
+    assert env["MAX_SOURCE_PIXELS"] == "40000000"  # 40 MP fits 1024 MB (the core's budget)
+    assert "PRESIGNED_URL_EXPIRY" not in env
+    full_env = env_of(full)
+    # The given buckets first (the first is the default), then the created one.
+    assert full.function["Environment"]["Variables"]["SOURCE_BUCKETS"]["Fn::If"][1] == {
+        "Fn::Join": [",", ["photos-a", "photos-b", {"Ref": "SourceBucket"}]]
+    }
     assert full_env["ENABLE_SIGNATURE"] == "Yes"
+    assert full_env["SECRETS_MANAGER"] == "<Ref SigningSecret>"
     assert full_env["AUTO_WEBP"] == "Yes"
     assert full_env["CORS_ENABLED"] == "Yes"
     assert full_env["ENABLE_DEFAULT_FALLBACK_IMAGE"] == "Yes"
@@ -396,7 +481,73 @@ def test_environment_is_literal_and_follows_the_parameters(
     assert full_env["DEFAULT_FALLBACK_IMAGE_KEY"] == "fallback/default.png"
     assert full_env["DETECTORS"] == "saliency,rekognition"
     assert full_env["MODERATION"] == "Yes"
+    assert full_env["MAX_SOURCE_PIXELS"] == "60000000"
     assert (env["DETECTORS"], env["MODERATION"]) == ("", "No")
+
+
+def test_signing_turns_unsafe_urls_off(default: Packaged, full: Packaged, sih: Packaged) -> None:
+    assert env_of(default)["ALLOW_UNSAFE_URL"] == "Yes"
+    assert "allowUnsafeUrl" not in FULL
+    assert env_of(full)["ALLOW_UNSAFE_URL"] == "No"
+    assert env_of(sih)["ALLOW_UNSAFE_URL"] == "No"
+
+
+@pytest.mark.parametrize(
+    ("params", "unsafe"),
+    [
+        ({"enableSignature": "Yes", "allowUnsafeUrl": "Yes"}, "Yes"),  # asked for both
+        ({"enableSignature": "No", "allowUnsafeUrl": "No"}, "No"),
+        ({"EnableSignatureParameter": "Yes"}, "No"),
+    ],
+)
+def test_unsafe_urls_with_signing_only_when_asked(
+    project: Path, params: dict[str, str], unsafe: str
+) -> None:
+    done = sls_print(project, params)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["ALLOW_UNSAFE_URL"] == unsafe
+
+
+def test_local_stage_environment_is_literal(project: Path) -> None:
+    """`sls invoke local` and `sls offline` (stage local) need plain values: no reference to a
+    resource, no bucket (originals from samples/), no origin secret check."""
+    done = sls_print(project, {}, "--stage", "local")
+    assert done.returncode == 0, done.stdout + done.stderr
+    env = json.loads(done.stdout)
+    assert all(isinstance(value, str) for value in env.values()), env
+    assert env["SOURCE_BUCKETS"] == env["RESULT_STORAGE_BUCKET"] == env["ORIGIN_SECRET"] == ""
+    assert env["ALLOW_UNSAFE_URL"] == "Yes"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"enableSignature": "maybe"}, "enableSignature must be Yes or No"),
+        ({"createSourceBucket": "No"}, "give sourceBuckets="),
+        ({"sourceBuckets": "Not_A_Bucket"}, "is not an S3 bucket name"),
+        ({"wafRateLimit": "5"}, "wafRateLimit must be 0 (off) or at least 10"),
+        ({"domainName": "images.example.com"}, "domainName needs certificateArn"),
+        (
+            {"domainName": "images.example.com",
+             "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0b1e5c2a"},
+            "domainName needs certificateArn",
+        ),
+        ({"reservedConcurrency": "0"}, "reservedConcurrency must be a whole number from 1"),
+        ({"EnableS3ObjectLambdaParameter": "Yes"}, "enableS3ObjectLambda=Yes"),
+        ({"namePrefix": "x" * 43}, "at most 42 characters"),
+        ({"LogRetentionPeriodParameter": "45"}, "logRetentionDays must be one of"),
+    ],
+)  # fmt: skip
+def test_bad_parameters_stop_packaging(project: Path, params: dict[str, str], message: str) -> None:
+    done = sls_print(project, params)
+    assert done.returncode != 0
+    assert message in done.stdout + done.stderr
+
+
+def test_waf_rate_limit_needs_us_east_1(project: Path) -> None:
+    done = sls_print(project, {"wafRateLimit": "1000"}, "--region", "eu-west-1")
+    assert done.returncode != 0
+    assert "web ACL for CloudFront lives in us-east-1" in done.stdout + done.stderr
 
 
 # -- resources and conditions ----------------------------------------------------------------
@@ -406,38 +557,50 @@ COMMON = {
     "HttpApiIntegrationImage", "HttpApiRouteDefault", "ImageLambdaPermissionHttpApi",
     "HttpApiLogGroup", "ServerlessDeploymentBucket", "ServerlessDeploymentBucketPolicy",
     "LogBucket", "LogBucketPolicy", "ResultBucket", "ResultBucketPolicy", "Distribution",
-    "ImageCachePolicy", "SecurityHeadersPolicy",
+    "ImageCachePolicy", "SecurityHeadersPolicy", "OriginSecret", "ResultOriginAccessControl",
+    "OversizeHeadersPolicy",
+}  # fmt: skip
+MONITORING = {
+    "AlarmTopic", "ServerErrorRateAlarm", "ThrottleAlarm", "DurationAlarm", "FunctionErrorAlarm",
+    "Dashboard",
 }  # fmt: skip
 
 
-def test_resources_follow_the_conditions(default: Packaged, full: Packaged) -> None:
+def test_resources_follow_the_conditions(default: Packaged, full: Packaged, sih: Packaged) -> None:
     def names(packaged: Packaged) -> set[str]:
         return {n for n in packaged.active() if not n.startswith("ImageLambdaVersion")}
 
-    assert names(default) == COMMON | {
-        "DemoUiBucket", "DemoUiBucketPolicy", "DemoUiOriginAccessControl",
+    assert names(default) == COMMON | MONITORING | {
+        "DemoUiBucket", "DemoUiBucketPolicy", "DemoUiOriginAccessControl", "SourceBucket",
+        "SourceBucketPolicy",
     }  # fmt: skip
-    assert names(full) == COMMON | {
-        "SourceBucket", "SourceBucketPolicy", "SigningSecret", "AcceptClassFunction",
+    assert names(full) == COMMON | MONITORING | {
+        "SourceBucket", "SourceBucketPolicy", "SigningSecret", "AcceptClassFunction", "WebAcl",
     }  # fmt: skip
+    assert names(sih) == COMMON | {"AcceptClassFunction"}
     expected = {
-        "CreateSourceBucket": (False, True),
-        "EnableSignature": (False, True),
-        "DeployDemoUi": (True, False),
-        "EnableFallbackImage": (False, True),
-        "AutoFormat": (False, True),
-        "UseKms": (False, True),
-        "DetectFacesWithRekognition": (False, True),
-        "ModerateWithRekognition": (False, True),
+        "CreateSourceBucket": (True, True, False),
+        "GenerateSigningSecret": (False, True, False),
+        "DeployDemoUi": (True, False, False),
+        "AutoFormat": (False, True, True),
+        "CorsEnabled": (False, True, True),
+        "UseKms": (False, True, False),
+        "DetectFacesWithRekognition": (False, True, False),
+        "ModerateWithRekognition": (False, True, False),
+        "CreateWebAcl": (False, True, False),
+        "Monitoring": (True, True, False),
+        "CloudFrontLogsToBucket": (True, True, False),  # ap-east-1 has no standard logs
     }
-    for name, (in_default, in_full) in expected.items():
-        assert default.condition(name) is in_default, name
-        assert full.condition(name) is in_full, name
+    for name, values in expected.items():
+        for packaged, value in zip((default, full, sih), values, strict=True):
+            assert packaged.condition(name) is value, (name, packaged.params)
     assert set(default.template["Conditions"]) == set(expected)
 
 
-def test_buckets_are_private_encrypted_and_tls_only(default: Packaged, full: Packaged) -> None:
-    for packaged in (default, full):
+def test_buckets_are_private_encrypted_and_tls_only(
+    default: Packaged, full: Packaged, sih: Packaged
+) -> None:
+    for packaged in (default, full, sih):
         active = packaged.active()
         buckets = [n for n, r in active.items() if r["Type"] == "AWS::S3::Bucket"]
         policies = {
@@ -461,7 +624,6 @@ def test_buckets_are_private_encrypted_and_tls_only(default: Packaged, full: Pac
         deploy = packaged.resources["ServerlessDeploymentBucket"]["Properties"]
         assert deploy["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
     results = default.evaluate(default.resources["ResultBucket"]["Properties"])
-    assert results["BucketName"] == "thumbor-urls-dev-us-east-1-results"
     assert int(results["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"]) == 30
     full_results = full.resources["ResultBucket"]["Properties"]
     assert int(full_results["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"]) == 7
@@ -470,19 +632,74 @@ def test_buckets_are_private_encrypted_and_tls_only(default: Packaged, full: Pac
     kms = full.evaluate(full.resources["ResultBucket"]["Properties"]["BucketEncryption"])
     by_default = kms["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     assert by_default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": FULL["kmsKeyArn"]}
-    source = full.resources["SourceBucket"]
-    assert source["DeletionPolicy"] == "Retain"
-    assert source["Properties"]["BucketName"] == "thumbor-urls-dev-us-east-1-source"
 
 
-def test_signing_secret_is_generated_at_deploy_time(full: Packaged) -> None:
-    secret = full.resources["SigningSecret"]
-    assert secret["Condition"] == "EnableSignature"
-    props = full.evaluate(secret["Properties"])
-    assert props["Name"] == full.function["Environment"]["Variables"]["SECRETS_MANAGER"]
-    assert "SecretString" not in props
-    assert props["GenerateSecretString"]["PasswordLength"] >= 32
+def test_bucket_names_are_unique_to_the_account_and_redeployable(
+    default: Packaged, sih: Packaged
+) -> None:
+    """S3 names are global: every name the stack sets holds the account id. The buckets that
+    outlive the stack (Retain) get generated names, so that `sls remove` then `sls deploy` does
+    not meet them; those it deletes have deterministic names."""
+    resources = default.resources
+    assert resources["ResultBucket"]["Properties"]["BucketName"] == {
+        "Fn::Sub": "thumbor-urls-dev-us-east-1-${AWS::AccountId}-results"
+    }
+    assert resources["DemoUiBucket"]["Properties"]["BucketName"] == {
+        "Fn::Sub": "thumbor-urls-dev-us-east-1-${AWS::AccountId}-demo-ui"
+    }
+    assert sih.resources["ResultBucket"]["Properties"]["BucketName"] == {
+        "Fn::Sub": "thumbor-urls-prod-ap-east-1-${AWS::AccountId}-results"
+    }
+    for name in ("LogBucket", "SourceBucket"):
+        assert resources[name]["DeletionPolicy"] == "Retain", name
+        assert "BucketName" not in resources[name]["Properties"], name
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::S3::Bucket" and "BucketName" in resource["Properties"]:
+            assert resource.get("DeletionPolicy", "Delete") == "Delete", name
+            assert "${AWS::AccountId}" in json.dumps(resource["Properties"]["BucketName"]), name
+        # A deleted secret's name stays taken for its recovery window.
+        if resource["Type"] == "AWS::SecretsManager::Secret":
+            assert "Name" not in resource["Properties"], name
+
+
+def test_secrets_are_generated_at_deploy_time(default: Packaged, full: Packaged) -> None:
+    for name, packaged in (("SigningSecret", full), ("OriginSecret", default)):
+        props = packaged.evaluate(packaged.resources[name]["Properties"])
+        assert "SecretString" not in props
+        assert props["GenerateSecretString"]["PasswordLength"] >= 32
+    assert full.resources["SigningSecret"]["Condition"] == "GenerateSigningSecret"
+    props = full.evaluate(full.resources["SigningSecret"]["Properties"])
     assert props["KmsKeyId"] == FULL["kmsKeyArn"]
+
+
+def test_reused_sih_secret(sih: Packaged) -> None:
+    """SIH's secret (its name and the JSON field of the key) read as it is: URLs signed for the
+    old stack stay valid."""
+    env = env_of(sih)
+    assert (env["SECRETS_MANAGER"], env["SECRET_KEY"]) == ("sih-signing", "signing-key")
+    assert env["ENABLE_SIGNATURE"] == "Yes"
+    assert "SigningSecret" not in sih.active()
+    (read,) = sih.policies()["signing-secret"]
+    assert read["Action"] == "secretsmanager:GetSecretValue"
+    assert read["Resource"] == (
+        "arn:aws:secretsmanager:ap-east-1:123456789012:secret:sih-signing-??????"
+    )
+
+
+def test_sih_parameter_names(sih: Packaged) -> None:
+    env = env_of(sih)
+    assert env["SOURCE_BUCKETS"] == "old-photos,more-photos"  # SIH's ", " list
+    assert (env["CORS_ENABLED"], env["CORS_ORIGIN"]) == ("Yes", "https://www.example.com")
+    assert (env["AUTO_WEBP"], env["AUTO_AVIF"]) == ("Yes", "Yes")
+    assert env["ENABLE_DEFAULT_FALLBACK_IMAGE"] == "Yes"
+    assert (env["DEFAULT_FALLBACK_IMAGE_BUCKET"], env["DEFAULT_FALLBACK_IMAGE_KEY"]) == (
+        "old-photos", "fallback.jpg",
+    )  # fmt: skip
+    assert sih.resources["ImageLogGroup"]["Properties"]["RetentionInDays"] == 90
+    config = sih.evaluate(sih.resources["Distribution"]["Properties"]["DistributionConfig"])
+    assert config["PriceClass"] == "PriceClass_200"
+    assert "OriginShield" not in config["Origins"][0]  # SIH's "Disabled"
+    assert config["WebACLId"] == SIH["webAclArn"]
 
 
 # -- IAM -------------------------------------------------------------------------------------
@@ -490,7 +707,7 @@ def test_signing_secret_is_generated_at_deploy_time(full: Packaged) -> None:
 
 def test_iam_least_privilege_default(default: Packaged) -> None:
     policies = default.policies()
-    assert set(policies) == {"logs", "read-sources", "results"}
+    assert set(policies) == {"logs", "read-sources", "results", "origin-secret"}
     statements = [s for group in policies.values() for s in group]
     grants = {(s["Sid"], tuple(sorted(s["Action"])) if isinstance(s["Action"], list)
                else (s["Action"],)) for s in statements}  # fmt: skip
@@ -500,14 +717,15 @@ def test_iam_least_privilege_default(default: Packaged) -> None:
         ("ListOriginalsFor404", ("s3:ListBucket",)),
         ("ReadWriteResults", ("s3:GetObject", "s3:PutObject")),
         ("ListResultsFor404", ("s3:ListBucket",)),
+        ("ReadOriginSecret", ("secretsmanager:GetSecretValue",)),
     }
     by_sid = {s["Sid"]: s for s in statements}
     assert all(s["Effect"] == "Allow" for s in statements)
     assert by_sid["WriteOwnLogs"]["Resource"] == "${ImageLogGroup.Arn}"
-    assert by_sid["ReadOriginals"]["Resource"] == [
-        "arn:aws:s3:::thumbor-urls-dev-us-east-1-source/*"
-    ]
+    assert by_sid["ReadOriginals"]["Resource"] == ["${SourceBucket.Arn}/*"]
+    assert by_sid["ListOriginalsFor404"]["Resource"] == ["<GetAtt SourceBucket.Arn>"]
     assert by_sid["ReadWriteResults"]["Resource"] == "${ResultBucket.Arn}/*"
+    assert by_sid["ReadOriginSecret"]["Resource"] == "<Ref OriginSecret>"
     assert not any(s["Resource"] == "*" for s in statements)
 
 
@@ -515,16 +733,18 @@ def test_iam_with_every_option(full: Packaged) -> None:
     policies = full.policies()
     assert set(policies) == {
         "logs", "read-sources", "results", "kms", "signing-secret", "fallback-image",
-        "rekognition-faces", "rekognition-moderation",
+        "rekognition-faces", "rekognition-moderation", "origin-secret",
     }  # fmt: skip
     read = {s["Sid"]: s for s in policies["read-sources"]}
     assert read["ReadOriginals"]["Resource"] == [
         "arn:aws:s3:::photos-a/*",
         "arn:aws:s3:::photos-b/*",
+        "${SourceBucket.Arn}/*",
     ]
     assert read["ListOriginalsFor404"]["Resource"] == [
         "arn:aws:s3:::photos-a",
         "arn:aws:s3:::photos-b",
+        "<GetAtt SourceBucket.Arn>",
     ]
     # Nothing may write to a source bucket.
     for statements in policies.values():
@@ -540,7 +760,7 @@ def test_iam_with_every_option(full: Packaged) -> None:
                 else [statement["Resource"]]
             )
             if any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in actions):
-                assert all("photos-" not in r and "source" not in r for r in resources)
+                assert all("photos-" not in r and "Source" not in r for r in resources)
     (secret,) = policies["signing-secret"]
     assert secret["Action"] == "secretsmanager:GetSecretValue"
     assert secret["Resource"] == "<Ref SigningSecret>"
@@ -554,6 +774,23 @@ def test_iam_with_every_option(full: Packaged) -> None:
     assert faces["Action"] == "rekognition:DetectFaces"
     (moderation,) = policies["rekognition-moderation"]
     assert moderation["Action"] == "rekognition:DetectModerationLabels"
+
+
+def test_arns_take_the_partition_of_the_region(
+    default: Packaged, full: Packaged, sih: Packaged
+) -> None:
+    """No ARN written for the aws partition only (China, GovCloud): every one is built with
+    ${AWS::Partition} or comes from a resource or a parameter."""
+    for packaged in (default, full, sih):
+        for name, resource in packaged.resources.items():
+            if name.startswith("Serverless"):
+                continue  # the framework's own deployment bucket policy
+            text = json.dumps(resource)
+            assert "arn:aws:" not in text.replace(FULL["kmsKeyArn"], "").replace(
+                FULL["certificateArn"], ""
+            ).replace(SIH["webAclArn"], ""), name
+    raw = full.resources["ImageFunctionRole"]["Properties"]["Policies"]
+    assert '"Fn::Sub": "arn:${AWS::Partition}:s3:::photos-a/*"' in json.dumps(raw)
 
 
 @pytest.mark.parametrize(
@@ -572,11 +809,47 @@ def test_rekognition_only_when_a_detector_uses_it(
     assert variant.condition("DetectFacesWithRekognition") is granted
 
 
+# -- limits ----------------------------------------------------------------------------------
+
+
+def test_cost_and_abuse_limits(default: Packaged, full: Packaged, sih: Packaged) -> None:
+    assert default.function["ReservedConcurrentExecutions"] == 50
+    assert "ReservedConcurrentExecutions" not in full.evaluate(full.function)  # none
+    settings = default.resources["HttpApiStage"]["Properties"]["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (100, 200)
+    settings = full.resources["HttpApiStage"]["Properties"]["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (20, 40)
+    assert env_of(default)["MAX_SOURCE_PIXELS"] == "40000000"
+
+
+def test_waf_rate_rule_is_optional(default: Packaged, full: Packaged) -> None:
+    config = default.evaluate(default.resources["Distribution"]["Properties"]["DistributionConfig"])
+    assert "WebACLId" not in config
+    assert "WebAcl" not in default.active()
+    acl = full.evaluate(full.resources["WebAcl"]["Properties"])
+    assert acl["Scope"] == "CLOUDFRONT"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    (rule,) = acl["Rules"]
+    assert rule["Action"] == {"Block": {}}
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP", "EvaluationWindowSec": 300, "Limit": 500,
+    }  # fmt: skip
+    config = full.evaluate(full.resources["Distribution"]["Properties"]["DistributionConfig"])
+    assert config["WebACLId"] == "<GetAtt WebAcl.Arn>"
+
+
 # -- CloudFront ------------------------------------------------------------------------------
 
 
+def distribution(packaged: Packaged) -> dict[str, Any]:
+    config: dict[str, Any] = packaged.evaluate(
+        packaged.resources["Distribution"]["Properties"]["DistributionConfig"]
+    )
+    return config
+
+
 def test_cloudfront_distribution(default: Packaged, full: Packaged) -> None:
-    config = default.evaluate(default.resources["Distribution"]["Properties"]["DistributionConfig"])
+    config = distribution(default)
     behaviour = config["DefaultCacheBehavior"]
     assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
@@ -589,13 +862,85 @@ def test_cloudfront_distribution(default: Packaged, full: Packaged) -> None:
     ttl = {e["ErrorCode"]: e["ErrorCachingMinTTL"] for e in config["CustomErrorResponses"]}
     assert ttl[404] == 60
     assert ttl[503] == 0
-    assert [o["Id"] for o in config["Origins"] if isinstance(o, dict) and "Id" in o] == [
-        "image-api", "demo-ui",
-    ]  # fmt: skip
-    full_config = full.evaluate(full.resources["Distribution"]["Properties"]["DistributionConfig"])
+    assert [o["Id"] for o in config["Origins"]] == ["image-api", "results", "demo-ui"]
+    full_config = distribution(full)
     assert full_config["PriceClass"] == "PriceClass_100"
     (association,) = full_config["DefaultCacheBehavior"]["FunctionAssociations"]
     assert association["EventType"] == "viewer-request"
+    assert [o["Id"] for o in full_config["Origins"]] == ["image-api", "results"]
+
+
+def test_cloudfront_sends_the_origin_secret(default: Packaged) -> None:
+    """The API is reachable around CloudFront, so CloudFront proves itself with a header whose
+    value only the stack knows; the function checks it (ORIGIN_SECRET)."""
+    (header,) = distribution(default)["Origins"][0]["OriginCustomHeaders"]
+    assert header["HeaderName"] == "X-Origin-Verify"
+    assert header["HeaderValue"] == "{{resolve:secretsmanager:${OriginSecret}:SecretString}}"
+    assert env_of(default)["ORIGIN_SECRET"] == "<Ref OriginSecret>"
+    secret = default.resources["OriginSecret"]
+    assert "Condition" not in secret
+    assert "GenerateSecretString" in secret["Properties"]
+
+
+def test_oversize_results_come_through_cloudfront(default: Packaged, full: Packaged) -> None:
+    for packaged in (default, full):
+        config = distribution(packaged)
+        origins = {o["Id"]: o for o in config["Origins"]}
+        results = origins["results"]
+        assert results["DomainName"] == "<GetAtt ResultBucket.RegionalDomainName>"
+        assert results["OriginAccessControlId"] == "<GetAtt ResultOriginAccessControl.Id>"
+        (oversize,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/oversize/*"]
+        assert oversize["TargetOriginId"] == "results"
+        assert oversize["AllowedMethods"] == ["GET", "HEAD"]
+        assert oversize["CachedMethods"] == ["GET", "HEAD"]
+        assert oversize["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+        assert oversize["ResponseHeadersPolicyId"] == "<Ref OversizeHeadersPolicy>"
+        policy = packaged.evaluate(packaged.resources["ResultBucketPolicy"]["Properties"])
+        (read,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        assert read["Action"] == "s3:GetObject"
+        assert read["Resource"] == "${ResultBucket.Arn}/oversize/*"  # that prefix only
+        assert read["Condition"]["StringEquals"]["AWS:SourceArn"] == (
+            "arn:aws:cloudfront::123456789012:distribution/${Distribution}"
+        )
+    plain = default.evaluate(default.resources["OversizeHeadersPolicy"]["Properties"])
+    assert "CorsConfig" not in plain["ResponseHeadersPolicyConfig"]
+    cors = full.evaluate(full.resources["OversizeHeadersPolicy"]["Properties"])
+    config = cors["ResponseHeadersPolicyConfig"]["CorsConfig"]
+    assert config["AccessControlAllowOrigins"] == {"Items": ["*"]}
+    assert config["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
+
+
+def test_custom_domain_and_origin_shield(default: Packaged, full: Packaged) -> None:
+    plain = distribution(default)
+    assert "Aliases" not in plain
+    assert plain["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+    assert all("OriginShield" not in o for o in plain["Origins"])
+    config = distribution(full)
+    assert config["Aliases"] == ["images.example.com", "img.example.com"]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": FULL["certificateArn"],
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    shield = {"Enabled": True, "OriginShieldRegion": "us-east-1"}
+    assert [o["OriginShield"] for o in config["Origins"]] == [shield, shield]
+    assert full.evaluate(full.template["Outputs"]["CloudFrontUrl"]["Value"]) == (
+        "https://images.example.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "logs"),
+    [("us-east-1", True), ("eu-west-3", True), ("ap-southeast-2", True), ("ap-east-1", False),
+     ("eu-south-1", False), ("me-central-1", False), ("il-central-1", False)],
+)  # fmt: skip
+def test_standard_logs_only_where_the_region_has_them(
+    default: Packaged, region: str, logs: bool
+) -> None:
+    variant = Packaged(default.folder, {}, region=region)
+    assert variant.condition("CloudFrontLogsToBucket") is logs
+    assert ("Logging" in distribution(variant)) is logs
 
 
 def test_cache_key_holds_only_what_changes_the_answer(default: Packaged, full: Packaged) -> None:
@@ -617,38 +962,100 @@ def test_cache_key_holds_only_what_changes_the_answer(default: Packaged, full: P
     assert auto["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Accept"]}
 
 
-@pytest.mark.parametrize(
-    ("accept", "reduced"),
-    [
-        ("image/avif,image/webp,image/apng,image/*,*/*;q=0.8", "image/avif,image/webp"),
-        ("image/webp,*/*", "image/webp"),
-        ("text/html,application/xhtml+xml,*/*;q=0.8", ""),
-        (None, ""),
-    ],
-)
-def test_cloudfront_function_reduces_accept(
-    full: Packaged, accept: str | None, reduced: str
-) -> None:
-    code = full.resources["AcceptClassFunction"]["Properties"]["FunctionCode"]
-    headers = {} if accept is None else {"accept": {"value": accept}}
+def run_accept_function(packaged: Packaged, headers: dict[str, Any]) -> str:
+    code = packaged.resources["AcceptClassFunction"]["Properties"]["FunctionCode"]
     event = {"request": {"uri": "/unsafe/x.jpg", "headers": headers}}
     script = code + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
     done = subprocess.run(
         ["node", "-e", script], capture_output=True, text=True, timeout=30, check=True
     )
     request = json.loads(done.stdout)
-    assert request["headers"]["accept"] == {"value": reduced}
     assert request["uri"] == "/unsafe/x.jpg"
+    value: str = request["headers"]["accept"]["value"]
+    return value
 
 
-def test_outputs(default: Packaged, full: Packaged) -> None:
-    base = {"CloudFrontUrl", "ApiUrl", "SourceBuckets", "ResultBucket", "LogBucket"}
-    assert base | {"DemoUiBucket", "DemoUiUrl"} <= default.outputs()
-    assert "SigningSecretArn" not in default.outputs()
-    assert base | {"SigningSecretArn", "CreatedSourceBucket"} <= full.outputs()
-    assert "DemoUiUrl" not in full.outputs()
+@pytest.mark.parametrize(
+    ("accept", "webp_only", "both"),
+    [
+        (
+            "image/avif,image/webp,image/apng,image/*,*/*;q=0.8",
+            "image/webp",
+            "image/avif,image/webp",
+        ),
+        ("IMAGE/AVIF,Image/WebP", "image/webp", "image/avif,image/webp"),
+        ("image/avif,*/*", "", "image/avif"),
+        ("image/webp,*/*", "image/webp", "image/webp"),
+        ("text/html,application/xhtml+xml,*/*;q=0.8", "", ""),
+        (None, "", ""),
+    ],
+)
+def test_cloudfront_function_reduces_accept(
+    full: Packaged, sih: Packaged, accept: str | None, webp_only: str, both: str
+) -> None:
+    """AVIF stays in the cache key only when autoAvif is on (full: WebP only; sih: both), and
+    Accept is compared case-insensitively."""
+    headers = {} if accept is None else {"accept": {"value": accept}}
+    assert run_accept_function(full, headers) == webp_only
+    assert run_accept_function(sih, headers) == both
+
+
+def test_cloudfront_function_reads_every_accept_header(sih: Packaged) -> None:
+    headers = {"accept": {"value": "text/html", "multiValue": [
+        {"value": "text/html"}, {"value": "image/webp"}]}}  # fmt: skip
+    assert run_accept_function(sih, headers) == "image/webp"
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+def test_alarms_and_dashboard(default: Packaged, full: Packaged, sih: Packaged) -> None:
+    alarms = {n: default.evaluate(r["Properties"]) for n, r in default.active().items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}  # fmt: skip
+    assert set(alarms) == {"ServerErrorRateAlarm", "ThrottleAlarm", "DurationAlarm",
+                           "FunctionErrorAlarm"}  # fmt: skip
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == ["<Ref AlarmTopic>"]
+        assert alarm["TreatMissingData"] == "notBreaching"
+    rate = alarms["ServerErrorRateAlarm"]
+    metrics = {m["Id"]: m for m in rate["Metrics"]}
+    assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "5xx"
+    assert metrics["requests"]["MetricStat"]["Metric"]["MetricName"] == "Count"
+    assert "100 * FILL(errors, 0) / requests" in metrics["rate"]["Expression"]
+    assert rate["Threshold"] == 5
+    assert alarms["ThrottleAlarm"]["MetricName"] == "Throttles"
+    assert alarms["FunctionErrorAlarm"]["MetricName"] == "Errors"
+    duration = alarms["DurationAlarm"]
+    assert (duration["MetricName"], duration["ExtendedStatistic"]) == ("Duration", "p99")
+    assert duration["Threshold"] < 27000  # the deadline
+    for alarm in ("ThrottleAlarm", "FunctionErrorAlarm", "DurationAlarm"):
+        assert alarms[alarm]["Dimensions"] == [
+            {"Name": "FunctionName", "Value": "<Ref ImageLambdaFunction>"}
+        ]
+    topic = default.evaluate(default.resources["AlarmTopic"]["Properties"])
+    assert "Subscription" not in topic
+    topic = full.evaluate(full.resources["AlarmTopic"]["Properties"])
+    assert topic["Subscription"] == [{"Protocol": "email", "Endpoint": "ops@example.com"}]
+    body = default.resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    json.loads(body[0].replace("${", "x{"))  # valid JSON once substituted
+    assert not any(r["Type"].startswith("AWS::CloudWatch") for r in sih.active().values())
+
+
+def test_outputs(default: Packaged, full: Packaged, sih: Packaged) -> None:
+    base = {"CloudFrontUrl", "CloudFrontDomainName", "SourceBuckets", "ResultBucket", "LogBucket",
+            "ImageLambdaFunctionQualifiedArn", "ServerlessDeploymentBucketName"}  # fmt: skip
+    assert base | {"DemoUiBucket", "DemoUiUrl", "CreatedSourceBucket", "DashboardUrl",
+                   "AlarmTopic"} == default.outputs()  # fmt: skip
+    assert base | {"SigningSecretArn", "CreatedSourceBucket", "DashboardUrl",
+                   "AlarmTopic"} == full.outputs()  # fmt: skip
+    assert base == sih.outputs()
     url = default.evaluate(default.template["Outputs"]["CloudFrontUrl"]["Value"])
     assert url == "https://${Distribution.DomainName}"
+    # The API's own address is not given out: only CloudFront's.
+    for packaged in (default, full, sih):
+        outputs = json.dumps(packaged.template["Outputs"])
+        assert "HttpApi" not in outputs
+        assert "execute-api" not in outputs
 
 
 # -- linters ---------------------------------------------------------------------------------
@@ -659,7 +1066,7 @@ def test_outputs(default: Packaged, full: Packaged) -> None:
 CFN_LINT_IGNORED = ["W3005", "W8003"]
 
 
-@pytest.mark.parametrize("which", ["default", "full"])
+@pytest.mark.parametrize("which", ["default", "full", "sih"])
 def test_cfn_lint(which: str, request: pytest.FixtureRequest) -> None:
     packaged: Packaged = request.getfixturevalue(which)
     template = packaged.folder / "cloudformation-template-update-stack.json"
@@ -669,7 +1076,7 @@ def test_cfn_lint(which: str, request: pytest.FixtureRequest) -> None:
 
 
 @pytest.mark.skipif(not CHECKOV.exists(), reason="needs .venv-checkov (make deploy-tools)")
-@pytest.mark.parametrize("which", ["default", "full"])
+@pytest.mark.parametrize("which", ["default", "full", "sih"])
 def test_checkov(which: str, request: pytest.FixtureRequest) -> None:
     packaged: Packaged = request.getfixturevalue(which)
     template = packaged.folder / "cloudformation-template-update-stack.json"

@@ -117,6 +117,8 @@ def test_invoke_local_against_s3(moto_aws: MotoAws) -> None:
     s3.put_object(Bucket=source, Key="astronaut.jpg", Body=body)
     answer, _ = invoke_local(
         "thumbor",
+        "--stage",
+        "local",
         f"--param=sourceBuckets={source}",
         f"--param=resultBucket={results}",
         **moto_aws.env(),
