@@ -86,9 +86,7 @@ class BotoRekognition:
         return list(answer.get("ModerationLabels", []))
 
 
-def handle(
-    app: App, request: Request, routed: list[str], trace: Trace
-) -> tuple[Response, str]:
+def handle(app: App, request: Request, routed: list[str], trace: Trace) -> tuple[Response, str]:
     settings = app.settings
     query = request.query
     rest = _thumbor_signed(app, request)

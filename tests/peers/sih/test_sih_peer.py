@@ -147,7 +147,9 @@ class Store:
         if expires:
             stamp = time.mktime(time.strptime(expires, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
         return Original(
-            self.objects[name], self.modified, cache_control=meta.get("CacheControl"),
+            self.objects[name],
+            self.modified,
+            cache_control=meta.get("CacheControl"),
             stored_expires=stamp,
         )
 
