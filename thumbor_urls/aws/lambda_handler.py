@@ -16,17 +16,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .. import features
+from .. import features, signing
 from ..app import App
 from ..config import Settings
 from ..deadline import Deadline
-from ..errors import ImageServiceError, OriginNotAllowed, ServiceUnavailable
+from ..errors import ImageServiceError, OriginNotAllowed, ServiceUnavailable, SignatureDoesNotMatch
 from ..messages import Access, Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
 from . import responses, sih
 from .events import is_direct, to_proxy, to_request
 from .s3 import S3ResultStore, S3Source
-from .secrets import read_secret
+from .secrets import read_keys, read_secret
 
 # After its deadline, how long the work may take to reach its next check and stop (a step,
 # a frame, a filter's pass), before the answer goes without it.
@@ -45,8 +45,8 @@ class Service:
                 raise ServiceUnavailable(
                     "ENABLE_SIGNATURE is on but SECRETS_MANAGER names no secret"
                 )
-            key = read_secret(settings.SECRETS_MANAGER, settings.SECRET_KEY, timeout, "signing key")
-            settings = settings.replace(SECURITY_KEY=key)
+            keys = read_keys(settings.SECRETS_MANAGER, settings.SECRET_KEY, timeout, "signing key")
+            settings = settings.replace(SECURITY_KEY=keys[0], SECURITY_KEYS=keys)
         # What CloudFront sends in X-Origin-Verify; None: every caller is served.
         self.origin_token: str | None = None
         if settings.ORIGIN_SECRET:
@@ -132,7 +132,7 @@ def _answer(
         return error_response(error, 0), {"outcome": error.code}
     try:
         if sih.is_sih_path(request.path):
-            request, note["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
+            request, note["sihIgnoredEdits"] = _sih_rewrite(request, settings)
             note["sih"] = True
     except ImageServiceError as error:
         response, core = error_response(error, settings.ERROR_MAX_AGE), {"outcome": error.code}
@@ -144,6 +144,26 @@ def _answer(
             service.app, rendered, _deadline(settings, context), _remaining(context)
         )
     return responses.finish(settings, request, response, note), core
+
+
+def _sih_rewrite(request: Request, settings: Settings) -> tuple[Request, list[str]]:
+    """sih.rewrite with the first key whose signature matches (keys rotate: a request signed
+    with an older key is still served); without keys, unsigned."""
+    keys = settings.security_keys
+    if not keys:
+        return sih.rewrite(request, "")
+    refused = SignatureDoesNotMatch("the signature query parameter does not match the path")
+    for key in keys:
+        try:
+            rewritten, ignored = sih.rewrite(request, key)
+        except SignatureDoesNotMatch as error:
+            refused = error
+            continue
+        # sih.rewrite signs its Thumbor path with SHA-1, which SIGNER_TYPES may not accept.
+        path = rewritten.path.lstrip("/").partition("/")[2]
+        signed = signing.sign_path(key, path, settings.SIGNER_TYPES[0], settings.SIGNER_TRUNCATE)
+        return rewritten._replace(path=signed, raw_path=signed), ignored
+    raise refused
 
 
 def _check_origin(service: Service, request: Request) -> None:
