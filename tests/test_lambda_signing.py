@@ -87,3 +87,19 @@ def test_expire_on_lambda(stack: Stack, signing_secret: Callable[..., str]) -> N
     expired = stack.get(sign_path(NEW, f"30x30/filters:expire({past})/astronaut.jpg"))
     assert (expired.status, expired.json()["code"]) == (410, "UrlExpired")
     assert expired.log["outcome"] == "UrlExpired"
+
+
+def test_the_whole_secret_may_be_an_array_of_keys(
+    stack: Stack, signing_secret: Callable[..., str]
+) -> None:
+    signing_secret('["new-key", "old-key"]')
+    for key in (NEW, OLD):
+        assert stack.get(sign_path(key, "20x20/astronaut.jpg")).status == 200
+    assert stack.get(sign_path("other", "20x20/astronaut.jpg")).status == 403
+
+
+def test_a_plain_secret_starting_with_a_bracket_is_one_key(
+    stack: Stack, signing_secret: Callable[..., str]
+) -> None:
+    signing_secret("[not json")
+    assert stack.get(sign_path("[not json", "20x20/astronaut.jpg")).status == 200

@@ -424,8 +424,8 @@ class Settings(NamedTuple):
         str,
         Setting(
             text,
-            "(Lambda) field of a JSON secret: a key, or a JSON array of keys (the first signs, "
-            "all verify); empty: the whole secret string is the key",
+            "(Lambda) field of a JSON secret; empty: the whole secret string. Either holds a "
+            "key or a JSON array of keys (the first signs, all verify)",
         ),
     ] = ""
     ENABLE_DEFAULT_FALLBACK_IMAGE: Annotated[

@@ -3,6 +3,7 @@ CloudFront sends to prove a request came through it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from ..errors import ServiceUnavailable
@@ -44,10 +45,16 @@ def read_secret(secret_id: str, field: str, timeout: float, what: str) -> str:
 
 
 def read_keys(secret_id: str, field: str, timeout: float, what: str) -> tuple[str, ...]:
-    """The keys of secret `secret_id`: its string, or its JSON field `field`, which holds one
-    key or a JSON array of keys. The first signs, all verify: put a new key first, keep the old
-    ones until the URLs they signed are gone, then drop them."""
-    return keys_of(_read(secret_id, field, timeout, what), what)
+    """The keys of secret `secret_id`: its string, or its JSON field `field`, holds one key or
+    a JSON array of keys. The first signs, all verify (docs/signing.md: rotating keys)."""
+    value = _read(secret_id, field, timeout, what)
+    if not field and isinstance(value, str) and value.startswith("["):
+        # The whole secret as an array (`put-secret-value --secret-string '["new","old"]'`),
+        # so that the stack's plain secret can rotate without a JSON field to name; a key that
+        # merely starts with "[" stays as written.
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    return keys_of(value, what)
 
 
 def keys_of(value: object, what: str) -> tuple[str, ...]:
