@@ -16,8 +16,7 @@ import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-# imagor's IMAGOR_SIGNER_TYPE values, in the order the service prefers none of them: the
-# first one an operator lists in SIGNER_TYPES is the one `sign` makes.
+# imagor's IMAGOR_SIGNER_TYPE values.
 SIGNERS = ("sha1", "sha256", "sha512")
 _HASHES: dict[str, Callable[[], Any]] = {
     "sha1": hashlib.sha1,
