@@ -105,11 +105,11 @@ class Stack:
         listing = self.aws.client("s3").list_objects_v2(Bucket=self.results)
         return [item["Key"] for item in listing.get("Contents", [])]
 
-    def signing_secret(self, value: str, field: str = "") -> str:
-        """Store `value` in Secrets Manager (as JSON under `field`, when given) and configure
-        signed URLs with it; returns the secret's name."""
-        name = f"signing-{len(value)}-{field or 'plain'}-{self.source}"
-        secret = json.dumps({field: value}) if field else value
+    def signing_secret(self, value: str | list[Any], field: str = "") -> str:
+        """Store `value` in Secrets Manager (as JSON under `field`, when given: a key, or a
+        list of keys) and configure signed URLs with it; returns the secret's name."""
+        name = f"signing-{len(json.dumps(value))}-{field or 'plain'}-{self.source}"
+        secret = json.dumps({field: value}) if field else str(value)
         self.aws.client("secretsmanager").create_secret(Name=name, SecretString=secret)
         self.configure(
             ENABLE_SIGNATURE="Yes", SECRETS_MANAGER=name, SECRET_KEY=field, ALLOW_UNSAFE_URL="No"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -307,3 +310,141 @@ def test_serve_stops_on_ctrl_c(root: Path, tmp_path: Path) -> None:
         assert status == 0
         assert "stopped" in stderr
         assert server.process.poll() == 0
+
+
+# --- sign: the key from the environment, imagor's signers, expiry, SIH ------------------------
+
+
+def written_out(key: str, path: str, digest: str = "sha1", truncate: int = 0) -> str:
+    """A signature computed here from hmac and base64, not by the code under test."""
+    mac = hmac.new(key.encode(), path.encode(), getattr(hashlib, digest)).digest()
+    text = base64.urlsafe_b64encode(mac).decode()
+    return text[:truncate] if truncate else text
+
+
+def test_sign_takes_the_key_from_the_environment(tmp_path: Path) -> None:
+    path = "300x200/astronaut.jpg"
+    done = cli("sign", path, env=clean_env(SECURITY_KEY=KEY), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == CryptoURL(key=KEY).generate(
+        width=300, height=200, image_url="astronaut.jpg"
+    )
+    # With several keys, the first signs.
+    done = cli("sign", path, env=clean_env(SECURITY_KEYS="new-key,old-key"), cwd=tmp_path)
+    assert done.stdout.decode().strip() == f"/{written_out('new-key', path)}/{path}"
+    # --key still wins.
+    done = cli("sign", "--key", "k2", path, env=clean_env(SECURITY_KEY=KEY), cwd=tmp_path)
+    assert done.stdout.decode().strip() == f"/{written_out('k2', path)}/{path}"
+
+
+def test_sign_without_a_key(tmp_path: Path) -> None:
+    done = cli("sign", "300x200/a.jpg", env=clean_env(), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == b""
+    assert "usage" in done.stderr.decode()
+    assert "SECURITY_KEY" in done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("options", "digest", "truncate"),
+    [
+        ((), "sha1", 0),
+        (("--sha256",), "sha256", 0),
+        (("--sha512",), "sha512", 0),
+        (("--sha256", "--truncate", "40"), "sha256", 40),
+        (("--sha512", "--truncate", "32"), "sha512", 32),
+    ],
+)
+def test_sign_with_imagors_signers(
+    options: tuple[str, ...], digest: str, truncate: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = "fit-in/300x300/filters:quality(50)/dir/my photo.jpg"
+    assert main(["sign", "--key", KEY, *options, path]) == 0
+    expected = f"/{written_out(KEY, path, digest, truncate)}/{path}"
+    assert capsys.readouterr().out.strip() == expected
+
+
+@pytest.mark.parametrize(
+    "args", [("--sha256", "--sha512"), ("--truncate", "8"), ("--expires", "x")]
+)
+def test_sign_option_errors(args: tuple[str, ...], tmp_path: Path) -> None:
+    done = cli("sign", "--key", KEY, *args, "a.jpg", env=no_storage(), cwd=tmp_path)
+    assert done.returncode == 2
+    assert b"usage" in done.stderr
+
+
+def test_sign_expires(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sign", "--key", KEY, "--expires", "4102444800", "300x200/a.jpg"]) == 0
+    path = "300x200/filters:expire(4102444800000)/a.jpg"
+    assert capsys.readouterr().out.strip() == f"/{written_out(KEY, path)}/{path}"
+    before = time.time()
+    assert main(["sign", "--key", KEY, "--sha256", "--expires", "+60", "30x0/a.jpg"]) == 0
+    printed = capsys.readouterr().out.strip()
+    signature, _, rest = printed[1:].partition("/")
+    assert signature == written_out(KEY, rest, "sha256")
+    unix_ms = int(rest.split("expire(")[1].split(")")[0])
+    assert (before + 60) * 1000 - 1 <= unix_ms <= (time.time() + 60) * 1000
+
+
+def test_sign_sih(capsys: pytest.CaptureFixture[str]) -> None:
+    def sih(key: str, text: str) -> str:
+        return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+    # A JSON document: written as SIH's base64 path, in JSON.stringify's spelling.
+    document = '{"bucket": "b", "key": "café.jpg", "edits": {"resize": {"width": 300}}}'
+    assert main(["sign", "--key", KEY, "--sih", document]) == 0
+    path, _, query = capsys.readouterr().out.strip().partition("?")
+    compact = '{"bucket":"b","key":"café.jpg","edits":{"resize":{"width":300}}}'
+    assert path == "/" + base64.b64encode(compact.encode()).decode()
+    assert query == f"signature={sih(KEY, path)}"
+    # A base64 path or a Thumbor-style path, as it is.
+    for text in (path, "fit-in/300x200/a.jpg"):
+        assert main(["sign", "--key", KEY, "--sih", text]) == 0
+        expected = "/" + text.lstrip("/")
+        assert capsys.readouterr().out.strip() == f"{expected}?signature={sih(KEY, expected)}"
+    # A path with a query, and SIH's own expires: v7 signs them all, sorted.
+    assert main(["sign", "--key", KEY, "--sih", "--expires", "4102444800",
+                 "/a.jpg?width=300&format=webp&signature=old"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out.strip()
+    text = "/a.jpg?expires=21000101T000000Z&format=webp&width=300"
+    assert printed == (
+        f"/a.jpg?width=300&format=webp&expires=21000101T000000Z&signature={sih(KEY, text)}"
+    )
+
+
+def test_sign_sih_refuses_other_signers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sign", "--key", KEY, "--sih", "--truncate", "20", "a.jpg"])
+    assert exited.value.code == 2
+    assert "--sih" in capsys.readouterr().err
+    assert main(["sign", "--key", KEY, "--sih", "{not json"]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.startswith("not a SIH request")
+
+
+def test_signed_paths_of_every_kind_served_over_http(root: Path, tmp_path: Path) -> None:
+    env = clean_env(SECURITY_KEYS=f"{KEY},old-key", ALLOW_UNSAFE_URL="false", MAX_AGE="3600",
+                    RESULT_STORAGE_FILE_STORAGE_ROOT_PATH="")  # fmt: skip
+
+    def sign(*args: str) -> str:
+        done = cli("sign", *args, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.decode().strip()
+
+    with running_server(root, tmp_path / "logs", env, "--threads", "2", cwd=tmp_path) as server:
+        for url in (
+            sign("--sha256", "64x64/astronaut.jpg"),
+            sign("--key", "old-key", "--sha512", "64x64/astronaut.jpg"),
+            sign("--sih", "64x64/astronaut.jpg"),
+        ):
+            reply = server.request(url)
+            assert reply.status == 200, (url, reply.body)
+            assert reply.image().size == (64, 64)
+        soon = server.request(sign("--expires", "+100", "32x32/astronaut.jpg"))
+        assert soon.status == 200, soon.body
+        age = int(soon.headers["Cache-Control"].removeprefix("public, max-age="))
+        assert 90 <= age <= 100
+        gone = server.request(sign("--expires", str(time.time() - 10), "32x32/astronaut.jpg"))
+        assert gone.status == 410
+        assert gone.json()["code"] == "UrlExpired"

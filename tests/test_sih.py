@@ -22,6 +22,7 @@ from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request, Response
 from thumbor_urls.server import make_wsgi_app
 from thumbor_urls.signing import sign_thumbor_path
+from thumbor_urls.signing import sih_string_to_sign as string_to_sign
 from thumbor_urls.sih import edits as sharp
 from thumbor_urls.sih.request import (
     InvalidEdit,
@@ -30,11 +31,11 @@ from thumbor_urls.sih.request import (
     request_type,
     rewrite,
     seconds_to_expiry,
-    string_to_sign,
     verify_signature,
 )
 
 KEY = "secret"
+OLD_KEY = "rotated-out"
 
 
 def sih_sign(text: str) -> str:
@@ -56,12 +57,14 @@ def test_v7_signs_the_query_sorted_as_javascript_sorts_pairs() -> None:
 
 
 def test_v6_and_v7_signatures_verify() -> None:
-    verify_signature(KEY, "/k.jpg", {"signature": sih_sign("/k.jpg")}, None)
+    verify_signature((KEY,), "/k.jpg", {"signature": sih_sign("/k.jpg")}, None)
     query = {"width": "10", "expires": "20991231T000000Z"}
     signed = sih_sign("/k.jpg?expires=20991231T000000Z&width=10")
-    verify_signature(KEY, "/k.jpg", {**query, "signature": signed}, None)
+    verify_signature((KEY,), "/k.jpg", {**query, "signature": signed}, None)
     # An unknown parameter changes nothing: a v6 signature of the path still verifies.
-    verify_signature(KEY, "/k.jpg", {"v": "3", "signature": sih_sign("/k.jpg")}, None)
+    verify_signature((KEY,), "/k.jpg", {"v": "3", "signature": sih_sign("/k.jpg")}, None)
+    # Keys rotate: a URL signed with any of them verifies.
+    verify_signature((OLD_KEY, KEY), "/k.jpg", {"signature": sih_sign("/k.jpg")}, None)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +78,7 @@ def test_v6_and_v7_signatures_verify() -> None:
 )
 def test_bad_signatures(query: dict[str, str], status: int, code: str) -> None:
     with pytest.raises(SihError) as caught:
-        verify_signature(KEY, "/k.jpg", query, None)
+        verify_signature((KEY,), "/k.jpg", query, None)
     assert (caught.value.status, caught.value.code) == (status, code)
 
 

@@ -9,9 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
-from urllib.parse import unquote
 
-from . import allocator, budget, codecs, grammar, meta, output, pipeline, signing
+from . import allocator, budget, codecs, expiry, grammar, meta, output, pipeline, signed
 from .config import Settings
 from .deadline import Deadline, running_until
 from .decode import guard_pixels
@@ -21,8 +20,6 @@ from .errors import (
     ImageTooLarge,
     MethodNotAllowed,
     NoSuchKey,
-    SignatureDoesNotMatch,
-    UnsafeUrlNotAllowed,
 )
 from .loaders import Loaders, build_source, source_expires
 from .messages import Access, Request, Response, error_response, json_response
@@ -138,9 +135,13 @@ class App:
     def describe(self) -> str:
         """What this App does, in a line for the start-up log."""
         settings = self.settings
-        if settings.SECURITY_KEY:
+        if settings.security_keys:
             unsafe = "allowed" if settings.ALLOW_UNSAFE_URL else "refused"
-            signing = f"signing on (unsafe URLs {unsafe})"
+            keys = len(settings.security_keys)
+            signing = (
+                f"signing on (unsafe URLs {unsafe}), {keys} key{'s' * (keys > 1)}, "
+                f"signatures {','.join(settings.SIGNER_TYPES)}"
+            )
         else:
             signing = "signing off (no SECURITY_KEY: unsafe URLs only)"
         detectors = self.detectors.chain or "none"
@@ -187,6 +188,8 @@ class App:
         plan = parse_path(
             rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
         )
+        # An expired URL is refused before anything else is looked at (imagor's expire()).
+        expiry.check(plan.output.expires, time.time())
         routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
@@ -194,31 +197,9 @@ class App:
         return self._image(plan, request, trace)
 
     def _verified_rest(self, request: Request) -> str:
-        """The path after `unsafe/` or a valid signature."""
-        sih_signature = request.query.get("signature")
-        if sih_signature is not None and self.settings.SECURITY_KEY:
-            # AWS SIH: `?signature=` is the hex HMAC-SHA256 of the whole path, as sent.
-            paths = dict.fromkeys((request.raw_path or request.path, request.path))
-            if any(signing.verify_sih(self.settings.SECURITY_KEY, sih_signature, p) for p in paths):
-                return request.path.lstrip("/").removeprefix("unsafe/")
-            raise SignatureDoesNotMatch("the signature query parameter does not match the path")
-        first, _, rest = request.path.lstrip("/").partition("/")
-        if first == "unsafe":
-            if not self.settings.ALLOW_UNSAFE_URL:
-                raise UnsafeUrlNotAllowed("unsafe URLs are turned off here; sign the URL")
-            return rest
-        key = self.settings.SECURITY_KEY
-        if not key:
-            raise SignatureDoesNotMatch(
-                "the URL must start with /unsafe/ or a signature, and this server has no "
-                "SECURITY_KEY to check signatures with"
-            )
-        raw_first, _, raw_rest = (request.raw_path or request.path).lstrip("/").partition("/")
-        signature = unquote(raw_first)
-        # libthumbor signs the path as written; browsers may have percent-encoded it since.
-        if any(signing.verify_thumbor(key, signature, c) for c in dict.fromkeys((raw_rest, rest))):
-            return rest
-        raise SignatureDoesNotMatch("the URL signature does not match the URL")
+        """The path after `unsafe/` or a valid signature: the string the signature covers
+        (signed.py)."""
+        return signed.verified_rest(request, self.settings)
 
     def _params(self, request: Request) -> Response:
         """`/params/<unsafe-or-signature>/<path>`: what the path says, as JSON (imagor's
@@ -249,7 +230,8 @@ class App:
 
     def result_key(self, plan: Plan, accepted: str) -> str:
         """Where the result of `plan` for clients of the `accepted` class is stored."""
-        text = f"{self._fingerprint}|{accepted}|{plan.path}"
+        path = plan.path if plan.output.expires is None else expiry.without_expire(plan.path)
+        text = f"{self._fingerprint}|{accepted}|{path}"
         if isinstance(self.source, Loaders):
             # A chain may serve one key from either of its sources: the key says which.
             text += f"|{self.source.identity(plan.image)}"
@@ -351,6 +333,8 @@ class App:
         max_age = self.settings.MAX_AGE if plan.output.max_age is None else plan.output.max_age
         if expires is not None:  # not cached downstream past its original's expiry
             max_age = min(max_age, max(0, int(expires - time.time())))
+        # Never cached past the URL's expiry, whether rendered now or read from the store.
+        max_age = expiry.capped_max_age(max_age, plan.output.expires, time.time())
         headers = {
             "Content-Type": content_type,
             "Cache-Control": f"public, max-age={max_age}" if max_age else "no-cache",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_type_hints
 
 from . import __version__
+from .signing import FULL_LENGTH, SIGNERS
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -90,6 +91,29 @@ def choice(*choices: str, upper: bool = False) -> Parse:
 def names(name: str, raw: str) -> tuple[str, ...]:
     """A comma-separated list."""
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def choices(*allowed: str) -> Parse:
+    """A comma-separated list of some of `allowed` (lower-cased), at least one."""
+
+    def parse(name: str, raw: str) -> tuple[str, ...]:
+        values = tuple(dict.fromkeys(item.lower() for item in names(name, raw)))
+        wrong = [value for value in values if value not in allowed]
+        if wrong or not values:
+            raise SettingError(f"{name} must list some of {', '.join(allowed)}, got {raw!r}")
+        return values
+
+    return parse
+
+
+def truncation(name: str, raw: str) -> int:
+    """0, or a length a signature may be cut to that still leaves 96 bits of it (16 base64
+    characters): imagor lets any length through, which would make signatures guessable."""
+    value = integer(0, max(FULL_LENGTH.values()))(name, raw)
+    assert isinstance(value, int)
+    if 0 < value < MIN_SIGNATURE_LENGTH:
+        raise SettingError(f"{name} must be 0 or at least {MIN_SIGNATURE_LENGTH}, got {value}")
+    return value
 
 
 def text(name: str, raw: str) -> str:
@@ -188,6 +212,7 @@ def header_names(name: str, raw: str) -> tuple[str, ...]:
     return chosen
 
 
+MIN_SIGNATURE_LENGTH = 16
 RESAMPLING_FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR", "HAMMING", "NEAREST")
 MODERATION_BACKENDS = ("rekognition", "none")
 # Lambda's response is at most 6 MiB of JSON, the body in base64 (4 bytes for 3) and the
@@ -208,8 +233,35 @@ class Settings(NamedTuple):
     """Every setting, with its default. (A NamedTuple, not a dataclass: importing dataclasses
     costs 7 ms of every cold start.)"""
 
-    # Signing
-    SECURITY_KEY: Annotated[str, Setting(secret, "key for Thumbor's HMAC-SHA1 URL signatures")] = ""
+    # Signing (signing.py, docs/signing.md)
+    SECURITY_KEY: Annotated[
+        str,
+        Setting(secret, "key URL signatures are made and checked with (Thumbor's setting)"),
+    ] = ""
+    SECURITY_KEYS: Annotated[
+        tuple[str, ...],
+        Setting(
+            names,
+            "comma list of keys, for rotating them: the first signs, every one (and "
+            "`SECURITY_KEY`) verifies",
+        ),
+    ] = ()
+    SIGNER_TYPES: Annotated[
+        tuple[str, ...],
+        Setting(
+            choices(*SIGNERS),
+            "signatures accepted, told apart by their length: `sha1` (Thumbor's, libthumbor's), "
+            "`sha256`, `sha512` (imagor's `IMAGOR_SIGNER_TYPE`); the first is what `sign` makes",
+        ),
+    ] = SIGNERS
+    SIGNER_TRUNCATE: Annotated[
+        int,
+        Setting(
+            truncation,
+            "also accept signatures cut to this many characters (imagor's "
+            "`IMAGOR_SIGNER_TRUNCATE`; 0: none, else at least 16)",
+        ),
+    ] = 0
     ALLOW_UNSAFE_URL: Annotated[bool, Setting(boolean, "accept `/unsafe/` URLs")] = True
     # Where originals and results live
     FILE_LOADER_ROOT_PATH: Annotated[
@@ -529,12 +581,17 @@ class Settings(NamedTuple):
         str, Setting(text, "(Lambda) bucket for results (and oversize responses)")
     ] = ""
     ENABLE_SIGNATURE: Annotated[
-        bool, Setting(boolean, "(Lambda) read `SECURITY_KEY` from the `SECRETS_MANAGER` secret")
+        bool,
+        Setting(boolean, "(Lambda) read the signing key(s) from the `SECRETS_MANAGER` secret"),
     ] = False
     SECRETS_MANAGER: Annotated[str, Setting(text, "(Lambda) the signing secret's id or ARN")] = ""
     SECRET_KEY: Annotated[
         str,
-        Setting(text, "(Lambda) field of a JSON secret; empty: the whole secret string is the key"),
+        Setting(
+            text,
+            "(Lambda) field of a JSON secret; empty: the whole secret string. Either holds a "
+            "key or a JSON array of keys (the first signs, all verify)",
+        ),
     ] = ""
     ENABLE_DEFAULT_FALLBACK_IMAGE: Annotated[
         bool, Setting(boolean, "(Lambda) answer errors with the fallback image")
@@ -597,6 +654,18 @@ class Settings(NamedTuple):
             if name in env
         }
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def security_keys(self) -> tuple[str, ...]:
+        """Every key that verifies a signature, the one that signs first: SECURITY_KEYS, then
+        SECURITY_KEY (so that adding SECURITY_KEYS=new beside SECURITY_KEY=old rotates)."""
+        return tuple(dict.fromkeys(k for k in (*self.SECURITY_KEYS, self.SECURITY_KEY) if k))
+
+    @property
+    def signing_key(self) -> str:
+        """The key new signatures are made with; empty when signing is off."""
+        keys = self.security_keys
+        return keys[0] if keys else ""
 
     def replace(self, **changes: object) -> Settings:
         return self._replace(**changes)  # type: ignore[arg-type]

@@ -49,6 +49,15 @@ class SignatureDoesNotMatch(ImageServiceError):
     status, code = 403, "SignatureDoesNotMatch"
 
 
+class UrlExpired(ImageServiceError):
+    """The URL's `expire(UNIX_MS)` filter (imagor's) is in the past: checked right after the
+    signature, before anything is loaded. 410 Gone, as imagor answers: the URL will never be
+    valid again (its expiry is signed), so there is nothing for the client to fix but to get a
+    new URL."""
+
+    status, code = 410, "UrlExpired"
+
+
 class UnsafeUrlNotAllowed(ImageServiceError):
     """`/unsafe/` while `ALLOW_UNSAFE_URL=false`."""
 

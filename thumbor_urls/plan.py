@@ -29,6 +29,7 @@ class Output(NamedTuple):
     auto_jpg: bool | None = None  # autojpg(): None means the AUTO_PNG_TO_JPG setting decides
     max_bytes: int | None = None
     cover: bool = False  # cover(): an animation's first frame only
+    expires: int | None = None  # expire(): UNIX milliseconds after which the URL is refused
 
 
 class SmartCrop(NamedTuple):

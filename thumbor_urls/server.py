@@ -21,6 +21,7 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    410: "Gone",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",

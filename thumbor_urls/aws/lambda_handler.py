@@ -27,7 +27,7 @@ from ..stores import NoResultStore, ResultStore
 from . import responses
 from .events import is_direct, to_proxy, to_request
 from .s3 import S3ResultStore, S3Source
-from .secrets import read_secret
+from .secrets import read_keys, read_secret
 
 # After its deadline, how long the work may take to reach its next check and stop (a step,
 # a frame, a filter's pass), before the answer goes without it.
@@ -46,8 +46,8 @@ class Service:
                 raise ServiceUnavailable(
                     "ENABLE_SIGNATURE is on but SECRETS_MANAGER names no secret"
                 )
-            key = read_secret(settings.SECRETS_MANAGER, settings.SECRET_KEY, timeout, "signing key")
-            settings = settings.replace(SECURITY_KEY=key)
+            keys = read_keys(settings.SECRETS_MANAGER, settings.SECRET_KEY, timeout, "signing key")
+            settings = settings.replace(SECURITY_KEY=keys[0], SECURITY_KEYS=keys)
         # What CloudFront sends in X-Origin-Verify; None: every caller is served.
         self.origin_token: str | None = None
         if settings.ORIGIN_SECRET:

@@ -11,7 +11,7 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedImageFormat
-from .params import Boolean, Choice, PositiveNumber
+from .params import Boolean, Choice, Number, PositiveNumber
 from .registry import Phase, register
 
 if TYPE_CHECKING:
@@ -41,6 +41,15 @@ def output_format(plan: Plan, value: str) -> Plan:
 def max_age(plan: Plan, seconds: int) -> Plan:
     """Cache-Control max-age for this response."""
     return plan.with_output(max_age=seconds)
+
+
+@register("expire", Number("unix_ms"), phase=Phase.PRE_LOAD)
+def expire(plan: Plan, unix_ms: int) -> Plan:
+    """Refuse the URL (410 `UrlExpired`) after this moment, in UNIX milliseconds (imagor's
+    filter); until then its `max-age` never outlasts it. Sign the URL, or anyone can change it."""
+    # Several: the earliest wins, as in imagor.
+    earlier = unix_ms if plan.output.expires is None else min(plan.output.expires, unix_ms)
+    return plan.with_output(expires=earlier)
 
 
 @register("autojpg", Boolean("enabled", default=True), phase=Phase.PRE_LOAD)

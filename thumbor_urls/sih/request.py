@@ -8,14 +8,13 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
-import hashlib
-import hmac
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from .. import signing
 from ..errors import ImageServiceError
 
 
@@ -45,27 +44,13 @@ EDIT_PARAMETERS = frozenset(
 )
 
 
-def string_to_sign(path: str, query: Mapping[str, str]) -> str:
-    """v7: `path?k=v&...` of every parameter but `signature`, decoded, sorted as JavaScript's
-    default sort orders `[k, v]` pairs (as the strings `k,v`, by UTF-16 code unit)."""
-    pairs = sorted(
-        ((k, v) for k, v in query.items() if k != "signature"),
-        key=lambda pair: f"{pair[0]},{pair[1]}".encode("utf-16-be"),
-    )
-    text = "&".join(f"{k}={v}" for k, v in pairs)
-    return f"{path}?{text}" if text else path
-
-
-def sih_hmac(secret: str, text: str) -> str:
-    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
-
-
 def verify_signature(
-    secret: str, path: str, query: Mapping[str, str], raw_path: str | None
+    keys: Sequence[str], path: str, query: Mapping[str, str], raw_path: str | None
 ) -> None:
     """400 `AuthorizationQueryParametersError` without `?signature=`, 403
-    `SignatureDoesNotMatch` when neither v7's string (path and query) nor, for a query that
-    changes nothing, v6's (the path alone) matches."""
+    `SignatureDoesNotMatch` when, with none of `keys` (they rotate: any may have signed),
+    neither v7's string (path and query) nor, for a query that changes nothing, v6's (the path
+    alone) matches."""
     signature = query.get("signature")
     if not signature:
         raise SihError(
@@ -74,11 +59,10 @@ def verify_signature(
             "Query-string requires the signature parameter.",
         )
     paths = dict.fromkeys(p for p in (path, raw_path) if p)
-    candidates = [string_to_sign(p, query) for p in paths]
+    candidates = [signing.sih_string_to_sign(p, query) for p in paths]
     if not (set(query) - {"signature"}) & (EDIT_PARAMETERS | {"expires"}):
         candidates += list(paths)  # v6 signed the path only
-    given = signature.lower().encode()
-    if not any(hmac.compare_digest(sih_hmac(secret, c).encode(), given) for c in candidates):
+    if not any(signing.verify_sih_keys(keys, signature, c) for c in candidates):
         raise SihError(403, "SignatureDoesNotMatch", "Signature does not match.")
 
 

@@ -13,10 +13,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
-from .. import codecs, costs, grammar, signing
+from .. import codecs, costs, grammar, signed
 from ..budget import Frame, check, image_bytes
 from ..decode import decode_frames, open_image
-from ..errors import ImageServiceError, NotImplementedFeature, UnsupportedImageFormat
+from ..errors import (
+    ImageServiceError,
+    NotImplementedFeature,
+    SignatureDoesNotMatch,
+    UnsupportedImageFormat,
+)
 from ..messages import Request, Response
 from ..pipeline import check_output_size, check_source
 from ..probe import probe
@@ -92,8 +97,8 @@ def handle(app: App, request: Request, routed: list[str], trace: Trace) -> tuple
     rest = _thumbor_signed(app, request)
     path = request.path
     if rest is None:
-        if settings.SECURITY_KEY and not _unsafe_allowed(app, path):
-            verify_signature(settings.SECURITY_KEY, path, query, request.raw_path)
+        if settings.security_keys and not _unsafe_allowed(app, path):
+            verify_signature(settings.security_keys, path, query, request.raw_path)
         rest = path.lstrip("/")
         if rest.startswith("unsafe/"):
             rest = rest.removeprefix("unsafe/")
@@ -115,15 +120,15 @@ def handle(app: App, request: Request, routed: list[str], trace: Trace) -> tuple
 
 
 def _thumbor_signed(app: App, request: Request) -> str | None:
-    """The path after a valid Thumbor signature, None when the path does not start with one."""
-    key = app.settings.SECURITY_KEY
-    first, _, rest = request.path.lstrip("/").partition("/")
-    if not key or len(first) != 28 or not rest:
+    """The path after a valid Thumbor (or imagor) signature, to be routed as it is; None when
+    the path does not start with one."""
+    first = request.path.lstrip("/").partition("/")[0]
+    if not app.settings.security_keys or first == "unsafe":
         return None
-    raw_rest = (request.raw_path or request.path).lstrip("/").partition("/")[2]
-    if any(signing.verify_thumbor(key, first, c) for c in dict.fromkeys((raw_rest, rest))):
-        return rest
-    return None
+    try:
+        return signed.verified_rest(request._replace(query={}), app.settings)
+    except SignatureDoesNotMatch:
+        return None
 
 
 def _unsafe_allowed(app: App, path: str) -> bool:
