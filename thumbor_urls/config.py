@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_type_hints
 
+from .accept import NEGOTIABLE
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -88,6 +90,22 @@ def choice(*choices: str, upper: bool = False) -> Parse:
 def names(name: str, raw: str) -> tuple[str, ...]:
     """A comma-separated list."""
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def formats(allowed: tuple[str, ...]) -> Parse:
+    """A comma list of output formats, in order, each once (`jpg` is `jpeg`)."""
+
+    def parse(name: str, raw: str) -> tuple[str, ...]:
+        chosen: list[str] = []
+        for item in names(name, raw.lower()):
+            fmt = "jpeg" if item == "jpg" else item
+            if fmt not in allowed:
+                raise SettingError(f"{name} takes {', '.join(allowed)}, got {item!r}")
+            if fmt not in chosen:
+                chosen.append(fmt)
+        return tuple(chosen)
+
+    return parse
 
 
 def text(name: str, raw: str) -> str:
@@ -179,6 +197,15 @@ class Settings(NamedTuple):
     AUTO_AVIF: Annotated[
         bool, Setting(boolean, "pick AVIF (for stills) when the `Accept` header allows")
     ] = False
+    AUTO_FORMAT_PREFERENCE: Annotated[
+        tuple[str, ...],
+        Setting(
+            formats(NEGOTIABLE),
+            "ordered comma list of `avif`, `webp`, `jpeg`, `png`: the first one the client's "
+            "`Accept` takes (q > 0) and the image suits is written; replaces `AUTO_AVIF` and "
+            "`AUTO_WEBP` (Thumbor's unreleased `AUTO_IMAGE_FORMAT_PREFERENCE`)",
+        ),
+    ] = ()
     AUTO_PNG_TO_JPG: Annotated[
         bool, Setting(boolean, "write PNGs without transparency as JPEG", True)
     ] = False
@@ -418,7 +445,10 @@ class Settings(NamedTuple):
 
     @property
     def auto_formats(self) -> tuple[str, ...]:
-        """The formats picked from the Accept header (AUTO_AVIF, AUTO_WEBP)."""
+        """The formats picked from the Accept header, in order of preference:
+        AUTO_FORMAT_PREFERENCE, else AUTO_AVIF and AUTO_WEBP."""
+        if self.AUTO_FORMAT_PREFERENCE:
+            return self.AUTO_FORMAT_PREFERENCE
         return ("avif",) * self.AUTO_AVIF + ("webp",) * self.AUTO_WEBP
 
     @property
