@@ -59,6 +59,17 @@ class FocalPoint(NamedTuple):
             origin=origin,
         )
 
+    @classmethod
+    def from_fraction(cls, x: float, y: float, size: Size, origin: str = "Explicit") -> FocalPoint:
+        """The pixel at fractions `x`, `y` (0-1) of an image of `size`: the point the pixel box
+        `focal(XxY:X+1xY+1)` makes, so that both spellings plan the same geometry."""
+        width, height = size
+        return cls(
+            min(int(x * width), max(width - 1, 0)),
+            min(int(y * height), max(height - 1, 0)),
+            origin=origin,
+        )
+
     def as_dict(self) -> dict[str, object]:
         """Thumbor's serialisation (`z` is the weight)."""
         return {
