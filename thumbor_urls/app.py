@@ -12,6 +12,7 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 from . import allocator, budget, codecs, grammar, meta, output, pipeline, signing
+from .allowlists import Allowlists
 from .config import Settings
 from .deadline import Deadline, running_until
 from .decode import guard_pixels
@@ -27,10 +28,11 @@ from .errors import (
 from .messages import Access, Request, Response, error_response, json_response
 from .moderation import ModerationService
 from .plan import Plan
+from .presets import Presets
 from .sources import FolderSource, Original, Source
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .trace import Trace
-from .url import parse_path
+from .url import build_plan, parse_path
 
 log = logging.getLogger("thumbor_urls")
 access_log = logging.getLogger("thumbor_urls.access")
@@ -90,6 +92,9 @@ class App:
         # smart/ and moderation, their answers cached per original in the result store.
         self.detectors = DetectionService.from_settings(settings, results, repr(self.source))
         self.moderator = ModerationService.from_settings(settings, results, repr(self.source))
+        # What URLs may ask for; None when off, so that nothing at all is done per request.
+        self.presets = Presets.from_settings(settings)
+        self.allowlists = Allowlists.from_settings(settings)
 
     def handle(
         self,
@@ -175,16 +180,26 @@ class App:
             )
         if request.path.lstrip("/").startswith("params/"):
             return self._params(request), "params"
-        plan = parse_path(
-            self._verified_rest(request),
-            strict=self.settings.STRICT_FILTERS,
-            max_filters=self.settings.MAX_FILTERS,
-        )
+        plan = self._plan(self._verified_rest(request))
         routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
             return self._meta(plan, trace), "meta"
         return self._image(plan, request, trace)
+
+    def _plan(self, rest: str) -> Plan:
+        """The Plan of the path after `unsafe/` or the signature: a preset's (presets.py), or
+        the path's own, within the allow-lists (allowlists.py)."""
+        params = None if self.presets is None else self.presets.expand(rest)
+        if params is None:
+            plan = parse_path(
+                rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
+            )
+        else:
+            plan = build_plan(params, grammar.generate(params), strict=True)
+        if self.allowlists is not None:
+            self.allowlists.check(plan)
+        return plan
 
     def _verified_rest(self, request: Request) -> str:
         """The path after `unsafe/` or a valid signature."""
@@ -221,7 +236,9 @@ class App:
         # The signature may have been checked on the path as sent: keep it when it has the prefix.
         raw_path = raw.removeprefix("params") if raw.startswith("params/") else None
         rest = self._verified_rest(request._replace(path=path, raw_path=raw_path))
-        params = grammar.parse(rest, max_filters=self.settings.MAX_FILTERS)
+        params = None if self.presets is None else self.presets.expand(rest)
+        if params is None:
+            params = grammar.parse(rest, max_filters=self.settings.MAX_FILTERS)
         return json_response(200, params.as_dict(), {"Cache-Control": "no-cache"})
 
     def _check_requested_size(self, plan: Plan) -> None:

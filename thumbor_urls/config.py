@@ -108,6 +108,54 @@ def formats(allowed: tuple[str, ...]) -> Parse:
     return parse
 
 
+def integers(low: int, high: int) -> Parse:
+    """A comma list of whole numbers from `low` to `high`, sorted, each once."""
+    number = integer(low, high)
+
+    def parse(name: str, raw: str) -> tuple[int, ...]:
+        values = {number(name, item) for item in names(name, raw)}
+        return tuple(sorted(value for value in values if isinstance(value, int)))
+
+    return parse
+
+
+def presets(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """Named option sets: a JSON object of names to options, or the path of a file holding
+    one, or holding `name=options` lines (a line starting with `#` is a comment). Whether each
+    is a valid set of options is presets.py's to say, when the App starts."""
+    import json  # noqa: PLC0415 - only servers with presets read them
+
+    text = raw.strip()
+    if not text:
+        return ()
+    if not text.startswith("{"):
+        try:
+            text = Path(text).read_text()
+        except OSError as error:
+            raise SettingError(
+                f"{name} must be a JSON object or the path of a file, and {raw!r} cannot be "
+                f"read: {error.strerror}"
+            ) from None
+    if text.lstrip().startswith("{"):
+        try:
+            table = json.loads(text)
+        except ValueError as error:
+            raise SettingError(f"{name} is not valid JSON: {error}") from None
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise SettingError(f"{name} must map names to option strings")
+        return tuple(table.items())
+    pairs = []
+    for number, written in enumerate(text.splitlines(), 1):
+        line = written.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, equals, options = line.partition("=")
+        if not equals:
+            raise SettingError(f"{name}: line {number} is not name=options: {line!r}")
+        pairs.append((key.strip(), options.strip()))
+    return tuple(pairs)
+
+
 def text(name: str, raw: str) -> str:
     return raw.strip()
 
@@ -252,6 +300,44 @@ class Settings(NamedTuple):
     STRICT_FILTERS: Annotated[
         bool, Setting(boolean, "400 for unknown filters and bad filter arguments")
     ] = False
+    # What URLs may ask for (docs/beyond-thumbor.md): presets, allow-lists
+    PRESETS: Annotated[
+        tuple[tuple[str, str], ...],
+        Setting(
+            presets,
+            "named options used as `preset:NAME/IMAGE`: a JSON object such as "
+            '`{"thumb": "fit-in/200x200/filters:quality(70)"}`, or the path of a file holding one '
+            "(or `name=options` lines)",
+        ),
+    ] = ()
+    ONLY_PRESETS: Annotated[
+        bool,
+        Setting(boolean, "refuse (403) every image URL, signed or not, but `preset:NAME/IMAGE`"),
+    ] = False
+    ALLOWED_WIDTHS: Annotated[
+        tuple[int, ...],
+        Setting(
+            integers(1, 65500),
+            "comma list: other widths written in a URL are refused (400); `0` and `orig` pass",
+            shown_default="(any)",
+        ),
+    ] = ()
+    ALLOWED_HEIGHTS: Annotated[
+        tuple[int, ...],
+        Setting(
+            integers(1, 65500),
+            "comma list: other heights written in a URL are refused (400); `0` and `orig` pass",
+            shown_default="(any)",
+        ),
+    ] = ()
+    ALLOWED_QUALITIES: Annotated[
+        tuple[int, ...],
+        Setting(
+            integers(1, 100),
+            "comma list: other `quality()` values are refused (400)",
+            shown_default="(any)",
+        ),
+    ] = ()
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
     DETECTORS: Annotated[
         tuple[str, ...],
