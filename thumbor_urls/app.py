@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from . import allocator, budget, codecs, grammar, meta, output, pipeline, signing
+from . import allocator, budget, codecs, grammar, hints, meta, output, pipeline, signing
 from .allowlists import Allowlists
 from .config import Settings
 from .deadline import Deadline, running_until
@@ -243,7 +243,7 @@ class App:
 
     def _check_requested_size(self, plan: Plan) -> None:
         limit = self.settings.MAX_OUTPUT_SIDE
-        width, height = plan.geometry.width, plan.geometry.height
+        width, height = plan.geometry.requested
         for side in (width, height):
             if isinstance(side, int) and side > limit:
                 raise ImageTooLarge(f"{side} pixels is over the limit of {limit} (MAX_OUTPUT_SIDE)")
@@ -257,9 +257,12 @@ class App:
         trace.describe(job)
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
 
-    def result_key(self, plan: Plan, accepted: str) -> str:
-        """Where the result of `plan` for clients of the `accepted` class is stored."""
+    def result_key(self, plan: Plan, accepted: str, variant: str = "") -> str:
+        """Where the result of `plan` for clients of the `accepted` class is stored; `variant`
+        names the client-hint classes that changed the plan (hints.py)."""
         text = f"{self._fingerprint}|{accepted}|{plan.path}"
+        if variant:
+            text += f"|{variant}"
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
     def job(
@@ -306,7 +309,11 @@ class App:
         accepted = codecs.accept_class(
             request.header("accept"), settings.auto_formats, plan.output.format
         )
-        key = self.result_key(plan, accepted)
+        shaped = None
+        if settings.CLIENT_HINTS:
+            shaped = hints.shape(plan, hints.read(request.headers), settings)
+            plan = shaped.plan
+        key = self.result_key(plan, accepted, shaped.variant if shaped else "")
         with trace.stage("cacheRead"):
             stored = self.results.get(key)
         if stored is not None:
@@ -315,7 +322,7 @@ class App:
             if self._fresh(plan, stored.stored_at, last_modified):
                 response = self._image_response(
                     request, plan, stored.data, stored.content_type, stored.vary_accept,
-                    last_modified,
+                    last_modified, shaped,
                 )  # fmt: skip
                 return response, "result-cache"
         with trace.stage("load"):
@@ -327,7 +334,7 @@ class App:
             with trace.stage("cacheWrite"):
                 self.results.put(key, body, content_type, vary)
         response = self._image_response(
-            request, plan, body, content_type, vary, original.last_modified
+            request, plan, body, content_type, vary, original.last_modified, shaped
         )
         return response, "processed"
 
@@ -353,6 +360,7 @@ class App:
         content_type: str,
         vary_accept: bool,
         last_modified: float | None,
+        shaped: hints.Shaped | None = None,
     ) -> Response:
         max_age = self.settings.MAX_AGE if plan.output.max_age is None else plan.output.max_age
         headers = {
@@ -365,6 +373,8 @@ class App:
             headers["Last-Modified"] = http_date(last_modified)
         if vary_accept:
             headers["Vary"] = "Accept"
+        if shaped is not None:
+            hints.answer(headers, shaped, body)
         if _not_modified(request, headers.get("ETag"), last_modified):
             return Response(304, headers)
         return Response(200, headers, body)

@@ -338,6 +338,15 @@ class Settings(NamedTuple):
             shown_default="(any)",
         ),
     ] = ()
+    CLIENT_HINTS: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "size images from `Sec-CH-DPR` (URLs that write a size) and `Sec-CH-Width` (URLs "
+            "that write none), quantised into a few classes; answers say `Accept-CH`, `Vary` "
+            "and `Content-DPR`",
+        ),
+    ] = False
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
     DETECTORS: Annotated[
         tuple[str, ...],
