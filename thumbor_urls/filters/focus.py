@@ -49,7 +49,7 @@ class _FocalSpec(FilterSpec):
 
 @register(
     "focal",
-    Param("box_or_x", "LxT:RxB|DecimalNumber", _box_or_fraction),
+    Param("box or x", "LxT:RxB|DecimalNumber", _box_or_fraction),
     DecimalNumber("y", refuse=(0, 1), default=None),
     phase=Phase.PRE_LOAD,
     spec=_FocalSpec,
