@@ -26,7 +26,7 @@ class Server:
 
     def __init__(self, tmp_path: Path, **settings: object) -> None:
         root = tmp_path / "originals"
-        root.mkdir(exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
         for name in ("astronaut.jpg", "pan.gif"):
             shutil.copy(SAMPLES / name, root / name)
         self.app = App(
@@ -194,6 +194,23 @@ def test_sizes_outside_the_lists_are_refused(tmp_path: Path) -> None:
         message = json.loads(response.body)["message"]
         assert side in message
         assert ("100, 200" in message) or ("150" in message)
+
+
+def test_with_a_size_list_dpr_takes_a_few_ratios_only(tmp_path: Path) -> None:
+    server = Server(tmp_path, ALLOWED_WIDTHS=(100,))
+    assert decode(server.get("/unsafe/100x0/filters:dpr(1.5)/astronaut.jpg").body).size == (
+        150,
+        150,
+    )
+    refused = server.get("/unsafe/100x0/filters:dpr(1.01)/astronaut.jpg")
+    assert error_code(refused, 400) == "SizeNotAllowed"
+    assert "dpr(1.01)" in json.loads(refused.body)["message"]
+    # Without a size list any ratio from 1 to 4 is served.
+    free = Server(tmp_path / "free")
+    assert decode(free.get("/unsafe/100x0/filters:dpr(1.01)/astronaut.jpg").body).size == (
+        101,
+        101,
+    )
 
 
 def test_qualities_outside_the_list_are_refused(tmp_path: Path) -> None:

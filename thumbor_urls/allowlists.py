@@ -14,10 +14,14 @@ from .config import Settings
 from .errors import ImageServiceError
 from .plan import Plan
 
+# The ratios dpr() may multiply an allowed size by: client hints' DPR classes (hints.py) and
+# dpr()'s largest. Any ratio would make any size again.
+DPRS = frozenset({1.0, 1.5, 2.0, 3.0, 4.0})
+
 
 class SizeNotAllowed(ImageServiceError):
     """A width or height written in the URL that is not one of `ALLOWED_WIDTHS` or
-    `ALLOWED_HEIGHTS`."""
+    `ALLOWED_HEIGHTS`, or with either list set, a `dpr()` other than 1, 1.5, 2, 3 or 4."""
 
     status, code = 400, "SizeNotAllowed"
 
@@ -44,7 +48,7 @@ class Allowlists:
 
     def check(self, plan: Plan) -> None:
         """SizeNotAllowed or QualityNotAllowed for what `plan` asks beyond the lists. Sizes are
-        the URL's own (before dpr() or client hints multiply them: those have few values); 0
+        the URL's own, before dpr() or client hints multiply them by one of a few ratios; 0
         (keep the proportion) and `orig` always pass."""
         geometry = plan.geometry
         for side, value, allowed, setting in (
@@ -55,6 +59,12 @@ class Allowlists:
                 raise SizeNotAllowed(
                     f"a {side} of {value} is not allowed here ({setting}: {_listed(allowed)})"
                 )
+        ratio = geometry.dpr
+        if (self.widths or self.heights) and ratio is not None and ratio not in DPRS:
+            raise SizeNotAllowed(
+                f"dpr({ratio:g}) is not allowed here: with ALLOWED_WIDTHS or ALLOWED_HEIGHTS, "
+                "dpr() is 1, 1.5, 2, 3 or 4"
+            )
         quality = plan.output.quality
         if self.qualities and quality is not None and quality not in self.qualities:
             raise QualityNotAllowed(
