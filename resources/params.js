@@ -25,8 +25,8 @@ const MAX_PREFIX = 63 - 13 - 8;
 
 const NAMES = [
   "namePrefix", "sourceBuckets", "createSourceBucket", "enableSignature", "allowUnsafeUrl",
-  "secretsManagerSecret", "secretsManagerKey", "autoWebp", "autoAvif", "corsEnabled",
-  "corsOrigin", "deployDemoUi", "enableDefaultFallbackImage", "fallbackImageBucket",
+  "secretsManagerSecret", "secretsManagerKey", "autoWebp", "autoAvif", "clientHints",
+  "corsEnabled", "corsOrigin", "deployDemoUi", "enableDefaultFallbackImage", "fallbackImageBucket",
   "fallbackImageKey", "cloudFrontPriceClass", "logRetentionDays", "resultTtlDays", "memorySize",
   "architecture", "kmsKeyArn", "detectors", "moderation", "reservedConcurrency",
   "apiThrottleRate", "apiThrottleBurst", "maxSourcePixels", "wafRateLimit", "webAclArn",
@@ -74,7 +74,7 @@ async function compute({ resolveVariable }) {
   const local = stage === "local";
 
   const signature = yesNo(params, "enableSignature");
-  for (const name of ["autoWebp", "autoAvif", "corsEnabled", "deployDemoUi",
+  for (const name of ["autoWebp", "autoAvif", "clientHints", "corsEnabled", "deployDemoUi",
     "enableDefaultFallbackImage", "moderation", "monitoring"]) yesNo(params, name);
   if (!PRICE_CLASSES.includes(params.cloudFrontPriceClass)) {
     fail(`cloudFrontPriceClass must be one of ${PRICE_CLASSES.join(", ")}`);

@@ -57,6 +57,7 @@ FULL = {
     ),
     "originShieldRegion": "us-east-1",
     "alarmEmail": "ops@example.com",
+    "clientHints": "Yes",
 }
 # A stack moved from AWS's Serverless Image Handler: its parameter names, as its console shows
 # them and as its template names them, its secret reused; in another stage and region.
@@ -590,6 +591,8 @@ def test_resources_follow_the_conditions(default: Packaged, full: Packaged, sih:
         "CreateWebAcl": (False, True, False),
         "Monitoring": (True, True, False),
         "CloudFrontLogsToBucket": (True, True, False),  # ap-east-1 has no standard logs
+        "ClientHints": (False, True, False),
+        "ViewerRequestFunction": (False, True, True),
     }
     for name, values in expected.items():
         for packaged, value in zip((default, full, sih), values, strict=True):
@@ -959,7 +962,10 @@ def test_cache_key_holds_only_what_changes_the_answer(default: Packaged, full: P
     assert plain["CookiesConfig"] == {"CookieBehavior": "none"}
     assert plain["HeadersConfig"]["HeaderBehavior"] == "none"
     auto = key(full)
-    assert auto["HeadersConfig"] == {"HeaderBehavior": "whitelist", "Headers": ["Accept"]}
+    assert auto["HeadersConfig"] == {
+        "HeaderBehavior": "whitelist",
+        "Headers": ["Accept", "Sec-CH-DPR", "Sec-CH-Width"],
+    }
 
 
 def run_accept_function(packaged: Packaged, headers: dict[str, Any]) -> str:
@@ -1041,6 +1047,94 @@ def test_alarms_and_dashboard(default: Packaged, full: Packaged, sih: Packaged) 
     assert not any(r["Type"].startswith("AWS::CloudWatch") for r in sih.active().values())
 
 
+# -- client hints (clientHints=Yes) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hints_only(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    return package(tmp_path_factory.mktemp("package-hints"), {"clientHints": "Yes"})
+
+
+def test_client_hints_are_in_the_cache_key_and_the_environment(
+    default: Packaged, hints_only: Packaged
+) -> None:
+    assert default.function["Environment"]["Variables"]["CLIENT_HINTS"] == "No"
+    assert hints_only.function["Environment"]["Variables"]["CLIENT_HINTS"] == "Yes"
+    # Without auto formats the function is there for the hints alone, and Accept stays out.
+    assert hints_only.condition("ViewerRequestFunction")
+    assert not hints_only.condition("AutoFormat")
+    assert "AcceptClassFunction" in hints_only.active()
+    policy = hints_only.evaluate(hints_only.resources["ImageCachePolicy"]["Properties"])
+    headers = policy["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert headers["HeadersConfig"] == {
+        "HeaderBehavior": "whitelist",
+        "Headers": ["Sec-CH-DPR", "Sec-CH-Width"],
+    }
+    config = hints_only.evaluate(
+        hints_only.resources["Distribution"]["Properties"]["DistributionConfig"]
+    )
+    (association,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+
+
+DPR_TEXTS = [
+    "1", "0.5", "1.25", "1.5", "1.75", "2", " 2 ", "2.625", "3", "3.5", "4", "100", "999",
+    "0", "", "-1", "2x", "1e1", "inf", "1,5", "+2", ".5", "1.1234567", "1.000001", "1234",
+]  # fmt: skip
+WIDTH_TEXTS = [
+    "1", "159", "160", "161", "500", "640", "641", "1920", "1921", "3840", "3841", "999999",
+    "0", "-5", "500.5", "", "1234567", "0x10", " 700 ", "00640",
+]  # fmt: skip
+
+
+def hint_events() -> list[dict[str, str]]:
+    """Request headers with every value above, under the Sec-CH- name, the older name, and both
+    (a valid older value behind a malformed Sec-CH- one)."""
+    events: list[dict[str, str]] = []
+    for dpr, width in zip(DPR_TEXTS, [*WIDTH_TEXTS, *WIDTH_TEXTS], strict=False):
+        events.append({"sec-ch-dpr": dpr, "sec-ch-width": width})
+        events.append({"dpr": dpr, "width": width})
+        events.append({"sec-ch-dpr": "x", "dpr": dpr, "sec-ch-width": "x", "width": width})
+    events.append({})
+    return events
+
+
+def test_cloudfront_function_reduces_hints_to_the_services_classes(full: Packaged) -> None:
+    """The function, run in node on every event, leaves exactly the classes hints.read() finds
+    (the service reads them back unchanged), and nothing of the raw hints."""
+    from thumbor_urls import hints
+
+    code = full.resources["AcceptClassFunction"]["Properties"]["FunctionCode"]
+    events = [
+        {"request": {"uri": "/unsafe/x.jpg", "headers": {k: {"value": v} for k, v in h.items()}}}
+        for h in hint_events()
+    ]
+    script = code + (
+        f"\nvar events = {json.dumps(events)};"
+        "\nprocess.stdout.write(JSON.stringify(events.map(handler)));"
+    )
+    done = subprocess.run(
+        ["node", "-e", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    requests = json.loads(done.stdout)
+    assert len(requests) == len(events)
+    seen = set()
+    for sent, request in zip(hint_events(), requests, strict=True):
+        headers = request["headers"]
+        assert "dpr" not in headers and "width" not in headers, sent
+        expected = hints.read(sent)
+        forwarded = {name: header["value"] for name, header in headers.items()}
+        dpr, width = forwarded.get("sec-ch-dpr"), forwarded.get("sec-ch-width")
+        assert (None if dpr is None else float(dpr)) == expected.dpr, sent
+        assert (None if width is None else int(width)) == expected.width, sent
+        # What reaches the service reads back as the same classes.
+        assert hints.read({k: v for k, v in forwarded.items() if k != "accept"}) == expected
+        seen.add(expected)
+    # Every class, and no hint at all, were among the cases.
+    assert {h.dpr for h in seen} == {*hints.DPR_CLASSES, None}
+    assert {h.width for h in seen} >= {160, 640, 1920, 2560, 3840, None}
+
+
 def test_outputs(default: Packaged, full: Packaged, sih: Packaged) -> None:
     base = {"CloudFrontUrl", "CloudFrontDomainName", "SourceBuckets", "ResultBucket", "LogBucket",
             "ImageLambdaFunctionQualifiedArn", "ServerlessDeploymentBucketName"}  # fmt: skip
@@ -1061,12 +1155,13 @@ def test_outputs(default: Packaged, full: Packaged, sih: Packaged) -> None:
 # -- linters ---------------------------------------------------------------------------------
 
 # W3005 (redundant DependsOn) is in what the framework generates, not in resources/; W8003
-# (a condition that is always true or false) is by design: conditions are fixed from --param
-# when the template is compiled, because the environment must hold literal values.
-CFN_LINT_IGNORED = ["W3005", "W8003"]
+# (a condition that is always true or false) and W1028 (an Fn::If branch that such conditions
+# make unreachable) are by design: conditions are fixed from --param when the template is
+# compiled, because the environment must hold literal values.
+CFN_LINT_IGNORED = ["W3005", "W8003", "W1028"]
 
 
-@pytest.mark.parametrize("which", ["default", "full", "sih"])
+@pytest.mark.parametrize("which", ["default", "full", "sih", "hints_only"])
 def test_cfn_lint(which: str, request: pytest.FixtureRequest) -> None:
     packaged: Packaged = request.getfixturevalue(which)
     template = packaged.folder / "cloudformation-template-update-stack.json"
@@ -1076,7 +1171,7 @@ def test_cfn_lint(which: str, request: pytest.FixtureRequest) -> None:
 
 
 @pytest.mark.skipif(not CHECKOV.exists(), reason="needs .venv-checkov (make deploy-tools)")
-@pytest.mark.parametrize("which", ["default", "full", "sih"])
+@pytest.mark.parametrize("which", ["default", "full", "sih", "hints_only"])
 def test_checkov(which: str, request: pytest.FixtureRequest) -> None:
     packaged: Packaged = request.getfixturevalue(which)
     template = packaged.folder / "cloudformation-template-update-stack.json"

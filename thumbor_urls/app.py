@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import allocator, budget, codecs, expiry, grammar, meta, output, pipeline, signed
+from . import allocator, budget, codecs, expiry, grammar, hints, meta, output, pipeline, signed
+from .allowlists import Allowlists
 from .config import Settings
 from .deadline import Deadline, running_until
 from .decode import guard_pixels
@@ -25,11 +26,12 @@ from .loaders import Loaders, build_source, source_expires
 from .messages import Access, Request, Response, error_response, json_response
 from .moderation import ModerationService
 from .plan import Plan
+from .presets import Presets
 from .sih import route as sih_route
 from .sources import Original, Source, serving
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .trace import Trace
-from .url import parse_path
+from .url import build_plan, parse_path
 
 log = logging.getLogger("thumbor_urls")
 access_log = logging.getLogger("thumbor_urls.access")
@@ -88,6 +90,9 @@ class App:
         # smart/ and moderation, their answers cached per original in the result store.
         self.detectors = DetectionService.from_settings(settings, results, repr(self.source))
         self.moderator = ModerationService.from_settings(settings, results, repr(self.source))
+        # What URLs may ask for; None when off, so that nothing at all is done per request.
+        self.presets = Presets.from_settings(settings)
+        self.allowlists = Allowlists.from_settings(settings)
 
     def handle(
         self,
@@ -185,16 +190,28 @@ class App:
         self, rest: str, request: Request, routed: list[str], trace: Trace
     ) -> tuple[Response, str]:
         """The answer to the Thumbor path `rest` (after `unsafe/` or the signature)."""
-        plan = parse_path(
-            rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
-        )
-        # An expired URL is refused before anything else is looked at (imagor's expire()).
-        expiry.check(plan.output.expires, time.time())
+        plan = self._plan(rest)
         routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
             return self._meta(plan, trace), "meta"
         return self._image(plan, request, trace)
+
+    def _plan(self, rest: str) -> Plan:
+        """The Plan of the path after `unsafe/` or the signature: a preset's (presets.py), or
+        the path's own, within the allow-lists (allowlists.py)."""
+        params = None if self.presets is None else self.presets.expand(rest)
+        if params is None:
+            plan = parse_path(
+                rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
+            )
+        else:
+            plan = build_plan(params, grammar.generate(params), strict=True)
+        # An expired URL is refused before anything else is looked at (imagor's expire()).
+        expiry.check(plan.output.expires, time.time())
+        if self.allowlists is not None:
+            self.allowlists.check(plan)
+        return plan
 
     def _verified_rest(self, request: Request) -> str:
         """The path after `unsafe/` or a valid signature: the string the signature covers
@@ -209,12 +226,14 @@ class App:
         # The signature may have been checked on the path as sent: keep it when it has the prefix.
         raw_path = raw.removeprefix("params") if raw.startswith("params/") else None
         rest = self._verified_rest(request._replace(path=path, raw_path=raw_path))
-        params = grammar.parse(rest, max_filters=self.settings.MAX_FILTERS)
+        params = None if self.presets is None else self.presets.expand(rest)
+        if params is None:
+            params = grammar.parse(rest, max_filters=self.settings.MAX_FILTERS)
         return json_response(200, params.as_dict(), {"Cache-Control": "no-cache"})
 
     def _check_requested_size(self, plan: Plan) -> None:
         limit = self.settings.MAX_OUTPUT_SIDE
-        width, height = plan.geometry.width, plan.geometry.height
+        width, height = plan.geometry.requested
         for side in (width, height):
             if isinstance(side, int) and side > limit:
                 raise ImageTooLarge(f"{side} pixels is over the limit of {limit} (MAX_OUTPUT_SIDE)")
@@ -228,10 +247,13 @@ class App:
         trace.describe(job)
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
 
-    def result_key(self, plan: Plan, accepted: str) -> str:
-        """Where the result of `plan` for clients of the `accepted` class is stored."""
+    def result_key(self, plan: Plan, accepted: str, variant: str = "") -> str:
+        """Where the result of `plan` for clients of the `accepted` class is stored; `variant`
+        names the client-hint classes that changed the plan (hints.py)."""
         path = plan.path if plan.output.expires is None else expiry.without_expire(plan.path)
         text = f"{self._fingerprint}|{accepted}|{path}"
+        if variant:
+            text += f"|{variant}"
         if isinstance(self.source, Loaders):
             # A chain may serve one key from either of its sources: the key says which.
             text += f"|{self.source.identity(plan.image)}"
@@ -281,7 +303,11 @@ class App:
         accepted = codecs.accept_class(
             request.header("accept"), settings.auto_formats, plan.output.format
         )
-        key = self.result_key(plan, accepted)
+        shaped = None
+        if settings.CLIENT_HINTS:
+            shaped = hints.shape(plan, hints.read(request.headers), settings)
+            plan = shaped.plan
+        key = self.result_key(plan, accepted, shaped.variant if shaped else "")
         with trace.stage("cacheRead"):
             stored = self.results.get(key)
         if stored is not None:
@@ -290,7 +316,7 @@ class App:
             if self._fresh(plan, stored.stored_at, last_modified):
                 response = self._image_response(
                     request, plan, stored.data, stored.content_type, stored.vary_accept,
-                    last_modified, source_expires(self.source, plan.image),
+                    last_modified, source_expires(self.source, plan.image), shaped,
                 )  # fmt: skip
                 return response, "result-cache"
         with trace.stage("load"):
@@ -302,7 +328,14 @@ class App:
             with trace.stage("cacheWrite"):
                 self.results.put(key, body, content_type, vary)
         response = self._image_response(
-            request, plan, body, content_type, vary, original.last_modified, original.expires
+            request,
+            plan,
+            body,
+            content_type,
+            vary,
+            original.last_modified,
+            original.expires,
+            shaped,
         )
         return response, "processed"
 
@@ -329,6 +362,7 @@ class App:
         vary_accept: bool,
         last_modified: float | None,
         expires: float | None = None,
+        shaped: hints.Shaped | None = None,
     ) -> Response:
         max_age = self.settings.MAX_AGE if plan.output.max_age is None else plan.output.max_age
         if expires is not None:  # not cached downstream past its original's expiry
@@ -345,6 +379,8 @@ class App:
             headers["Last-Modified"] = http_date(last_modified)
         if vary_accept:
             headers["Vary"] = "Accept"
+        if shaped is not None:
+            hints.answer(headers, shaped, body)
         if _not_modified(request, headers.get("ETag"), last_modified):
             return Response(304, headers)
         return Response(200, headers, body)

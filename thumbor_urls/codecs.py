@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import itertools
 import zlib
 from typing import NamedTuple
 
 from PIL import Image
+
+from .accept import qualities, takes
 
 CONTENT_TYPES = {
     "jpeg": "image/jpeg",
@@ -23,14 +26,28 @@ ANIMATED_FORMATS = frozenset({"gif", "webp"})
 
 def accept_class(accept: str, automatic: tuple[str, ...], forced: str | None) -> str:
     """The part of an Accept header that can change the answer: which of the `automatic`
-    formats (AUTO_AVIF, AUTO_WEBP) the client takes. Requests with the same class always get
-    the same bytes."""
-    if forced:
+    formats (AUTO_FORMAT_PREFERENCE, or AUTO_AVIF and AUTO_WEBP) the client takes, in the
+    order of preference, q-values honoured (accept.py). Requests with the same class always get
+    the same bytes: the class is part of the result's cache key."""
+    if forced or not automatic:
         return ""
-    accepted = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    return "+".join(
-        fmt for fmt in ("avif", "webp") if fmt in automatic and f"image/{fmt}" in accepted
-    )
+    ranges = qualities(accept)
+    return "+".join(fmt for fmt in automatic if takes(ranges, fmt))
+
+
+def negotiate(accepted: str, has_alpha: bool, animated: bool) -> str | None:
+    """The first format of the `accepted` class (accept_class) that suits the image: AVIF and
+    JPEG are written for stills only (and JPEG without transparency), PNG for stills (we write an
+    animation's first frame only); None when none does."""
+    for fmt in accepted.split("+") if accepted else ():
+        if fmt == "webp":
+            return fmt
+        if animated:
+            continue
+        if fmt == "jpeg" and has_alpha:
+            continue
+        return fmt
+    return None
 
 
 def choose_format(
@@ -40,11 +57,9 @@ def choose_format(
     source's own format (or PNG/JPEG for sources we do not write, by transparency)."""
     if forced:
         return forced
-    taken = accepted.split("+") if accepted else []
-    if "avif" in taken and not animated:
-        return "avif"
-    if "webp" in taken:
-        return "webp"
+    negotiated = negotiate(accepted, has_alpha, animated)
+    if negotiated is not None:
+        return negotiated
     own = SOURCE_FORMATS.get(source_format)
     if own is not None:
         return own
@@ -58,11 +73,14 @@ def depends_on_accept(
     forced: str | None,
     automatic: tuple[str, ...],
 ) -> bool:
-    """Whether another Accept header could have changed the format (then `Vary: Accept`)."""
-    classes = {
-        accept_class(accept, automatic, forced)
-        for accept in ("", "image/webp", "image/avif", "image/avif,image/webp")
-    }
+    """Whether another Accept header could have changed the format (then `Vary: Accept`):
+    every class a client could fall in (each subset of `automatic`, at most 16) is tried."""
+    if forced or not automatic:
+        return False
+    classes = (
+        "+".join(fmt for fmt, taken in zip(automatic, subset, strict=True) if taken)
+        for subset in itertools.product((False, True), repeat=len(automatic))
+    )
     formats = {choose_format(source_format, has_alpha, animated, forced, c) for c in classes}
     return len(formats) > 1
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_type_hints
 
 from . import __version__
+from .accept import NEGOTIABLE
 from .signing import FULL_LENGTH, SIGNERS
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -106,6 +107,22 @@ def choices(*allowed: str) -> Parse:
     return parse
 
 
+def formats(allowed: tuple[str, ...]) -> Parse:
+    """A comma list of output formats, in order, each once (`jpg` is `jpeg`)."""
+
+    def parse(name: str, raw: str) -> tuple[str, ...]:
+        chosen: list[str] = []
+        for item in names(name, raw.lower()):
+            fmt = "jpeg" if item == "jpg" else item
+            if fmt not in allowed:
+                raise SettingError(f"{name} takes {', '.join(allowed)}, got {item!r}")
+            if fmt not in chosen:
+                chosen.append(fmt)
+        return tuple(chosen)
+
+    return parse
+
+
 def truncation(name: str, raw: str) -> int:
     """0, or a length a signature may be cut to that still leaves 96 bits of it (16 base64
     characters): imagor lets any length through, which would make signatures guessable."""
@@ -114,6 +131,54 @@ def truncation(name: str, raw: str) -> int:
     if 0 < value < MIN_SIGNATURE_LENGTH:
         raise SettingError(f"{name} must be 0 or at least {MIN_SIGNATURE_LENGTH}, got {value}")
     return value
+
+
+def integers(low: int, high: int) -> Parse:
+    """A comma list of whole numbers from `low` to `high`, sorted, each once."""
+    number = integer(low, high)
+
+    def parse(name: str, raw: str) -> tuple[int, ...]:
+        values = {number(name, item) for item in names(name, raw)}
+        return tuple(sorted(value for value in values if isinstance(value, int)))
+
+    return parse
+
+
+def presets(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    """Named option sets: a JSON object of names to options, or the path of a file holding
+    one, or holding `name=options` lines (a line starting with `#` is a comment). Whether each
+    is a valid set of options is presets.py's to say, when the App starts."""
+    import json  # noqa: PLC0415 - only servers with presets read them
+
+    text = raw.strip()
+    if not text:
+        return ()
+    if not text.startswith("{"):
+        try:
+            text = Path(text).read_text()
+        except OSError as error:
+            raise SettingError(
+                f"{name} must be a JSON object or the path of a file, and {raw!r} cannot be "
+                f"read: {error.strerror}"
+            ) from None
+    if text.lstrip().startswith("{"):
+        try:
+            table = json.loads(text)
+        except ValueError as error:
+            raise SettingError(f"{name} is not valid JSON: {error}") from None
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise SettingError(f"{name} must map names to option strings")
+        return tuple(table.items())
+    pairs = []
+    for number, written in enumerate(text.splitlines(), 1):
+        line = written.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, equals, options = line.partition("=")
+        if not equals:
+            raise SettingError(f"{name}: line {number} is not name=options: {line!r}")
+        pairs.append((key.strip(), options.strip()))
+    return tuple(pairs)
 
 
 def text(name: str, raw: str) -> str:
@@ -313,6 +378,15 @@ class Settings(NamedTuple):
     AUTO_AVIF: Annotated[
         bool, Setting(boolean, "pick AVIF (for stills) when the `Accept` header allows")
     ] = False
+    AUTO_FORMAT_PREFERENCE: Annotated[
+        tuple[str, ...],
+        Setting(
+            formats(NEGOTIABLE),
+            "ordered comma list of `avif`, `webp`, `jpeg`, `png`: the first one the client's "
+            "`Accept` takes (q > 0) and the image suits is written; replaces `AUTO_AVIF` and "
+            "`AUTO_WEBP` (Thumbor's unreleased `AUTO_IMAGE_FORMAT_PREFERENCE`)",
+        ),
+    ] = ()
     AUTO_PNG_TO_JPG: Annotated[
         bool, Setting(boolean, "write PNGs without transparency as JPEG", True)
     ] = False
@@ -358,6 +432,53 @@ class Settings(NamedTuple):
     # Filters
     STRICT_FILTERS: Annotated[
         bool, Setting(boolean, "400 for unknown filters and bad filter arguments")
+    ] = False
+    # What URLs may ask for (docs/beyond-thumbor.md): presets, allow-lists
+    PRESETS: Annotated[
+        tuple[tuple[str, str], ...],
+        Setting(
+            presets,
+            "named options used as `preset:NAME/IMAGE`: a JSON object such as "
+            '`{"thumb": "fit-in/200x200/filters:quality(70)"}`, or the path of a file holding one '
+            "(or `name=options` lines)",
+        ),
+    ] = ()
+    ONLY_PRESETS: Annotated[
+        bool,
+        Setting(boolean, "refuse (403) every image URL, signed or not, but `preset:NAME/IMAGE`"),
+    ] = False
+    ALLOWED_WIDTHS: Annotated[
+        tuple[int, ...],
+        Setting(
+            integers(1, 65500),
+            "comma list: other widths written in a URL are refused (400); `0` and `orig` pass",
+            shown_default="(any)",
+        ),
+    ] = ()
+    ALLOWED_HEIGHTS: Annotated[
+        tuple[int, ...],
+        Setting(
+            integers(1, 65500),
+            "comma list: other heights written in a URL are refused (400); `0` and `orig` pass",
+            shown_default="(any)",
+        ),
+    ] = ()
+    ALLOWED_QUALITIES: Annotated[
+        tuple[int, ...],
+        Setting(
+            integers(1, 100),
+            "comma list: other `quality()` values are refused (400)",
+            shown_default="(any)",
+        ),
+    ] = ()
+    CLIENT_HINTS: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "size images from `Sec-CH-DPR` (URLs that write a size) and `Sec-CH-Width` (URLs "
+            "that write none), quantised into a few classes; answers say `Accept-CH`, `Vary` "
+            "and `Content-DPR`",
+        ),
     ] = False
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
     DETECTORS: Annotated[
@@ -672,7 +793,10 @@ class Settings(NamedTuple):
 
     @property
     def auto_formats(self) -> tuple[str, ...]:
-        """The formats picked from the Accept header (AUTO_AVIF, AUTO_WEBP)."""
+        """The formats picked from the Accept header, in order of preference:
+        AUTO_FORMAT_PREFERENCE, else AUTO_AVIF and AUTO_WEBP."""
+        if self.AUTO_FORMAT_PREFERENCE:
+            return self.AUTO_FORMAT_PREFERENCE
         return ("avif",) * self.AUTO_AVIF + ("webp",) * self.AUTO_WEBP
 
     @property

@@ -59,6 +59,17 @@ class FocalPoint(NamedTuple):
             origin=origin,
         )
 
+    @classmethod
+    def from_fraction(cls, x: float, y: float, size: Size, origin: str = "Explicit") -> FocalPoint:
+        """The pixel at fractions `x`, `y` (0-1) of an image of `size`: the point the pixel box
+        `focal(XxY:X+1xY+1)` makes, so that both spellings plan the same geometry."""
+        width, height = size
+        return cls(
+            min(int(x * width), max(width - 1, 0)),
+            min(int(y * height), max(height - 1, 0)),
+            origin=origin,
+        )
+
     def as_dict(self) -> dict[str, object]:
         """Thumbor's serialisation (`z` is the weight)."""
         return {
@@ -87,6 +98,13 @@ class GeometryRequest(NamedTuple):
     stretch: bool = False
     upscale: bool = False
     no_upscale: bool = False
+    # dpr() or a DPR client hint: the written sizes times this (not Thumbor's); None: not set.
+    dpr: float | None = None
+
+    @property
+    def requested(self) -> tuple[Dimension, Dimension]:
+        """The width and height asked for, dpr applied."""
+        return scaled(self.width, self.dpr), scaled(self.height, self.dpr)
 
 
 class Crop(NamedTuple):
@@ -168,6 +186,14 @@ def proportional_width(size: Size, new_height: float) -> float:
 
 def proportional_height(size: Size, new_width: float) -> float:
     return round(float(new_width) * size[1] / size[0], 0)
+
+
+def scaled(side: Dimension, dpr: float | None) -> Dimension:
+    """A written side times the device pixel ratio, rounded half up; 0 (keep the proportion)
+    and `orig` (the image's own) are not sizes to multiply."""
+    if dpr is None or dpr == 1.0 or side == "orig" or not side:
+        return side
+    return math.floor(side * dpr + 0.5)
 
 
 def target_dimensions(size: Size, width: Dimension, height: Dimension) -> tuple[float, float]:
@@ -306,7 +332,7 @@ def plan_geometry(
 ) -> Geometry:
     """The operations Thumbor's transformer would run on an image of `size` (after orientation
     and trim). `loaded_size` is the size before trim, which `no_upscale()` looks at."""
-    width, height = request.width, request.height
+    width, height = request.requested
     if request.no_upscale:
         full_width, full_height = loaded_size or size
         width = width if width == "orig" else min(width, full_width)

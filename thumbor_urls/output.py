@@ -27,6 +27,8 @@ def choose(job: Job, accepted: str) -> tuple[str, bool]:
         and not forced
         and auto_jpg
         and not animated
+        # A PNG the client's Accept chose (AUTO_FORMAT_PREFERENCE) stays one, as in Thumbor.
+        and codecs.negotiate(accepted, header.has_alpha, animated) is None
         and not _transparent(job.frames[0])
     ):
         fmt = "jpeg"

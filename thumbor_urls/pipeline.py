@@ -137,6 +137,8 @@ def read_header(job: Job) -> None:
     job.header = header
     job.orientation = header.orientation if settings.RESPECT_ORIENTATION else 1
     job.working_size = job.loaded_size = oriented_size(header.size, job.orientation)
+    if job.plan.relative_focal_points:
+        job.plan = job.plan.with_relative_focal_points(job.loaded_size)
 
 
 def check_limits(job: Job) -> None:

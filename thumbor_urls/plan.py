@@ -52,6 +52,8 @@ class Plan(NamedTuple):
     geometry: GeometryRequest = GeometryRequest()
     output: Output = Output()
     focal_points: tuple[FocalPoint, ...] = ()
+    # focal(x,y): fractions of the original's upright size, made pixel points once it is known.
+    relative_focal_points: tuple[tuple[float, float], ...] = ()
     filters: tuple[BoundFilter, ...] = ()  # post-transform, in URL order
     ignored_filters: tuple[IgnoredFilter, ...] = ()
     trim: Trim | None = None
@@ -63,6 +65,11 @@ class Plan(NamedTuple):
 
     def with_geometry(self, **changes: object) -> Plan:
         return self._replace(geometry=self.geometry._replace(**changes))  # type: ignore[arg-type]
+
+    def with_relative_focal_points(self, size: tuple[int, int]) -> Plan:
+        """The relative focal points as pixel points of an original of `size` (upright)."""
+        points = tuple(FocalPoint.from_fraction(x, y, size) for x, y in self.relative_focal_points)
+        return self._replace(focal_points=(*self.focal_points, *points), relative_focal_points=())
 
     def with_output(self, **changes: object) -> Plan:
         return self._replace(output=self.output._replace(**changes))  # type: ignore[arg-type]

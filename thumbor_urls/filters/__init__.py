@@ -6,6 +6,7 @@ from . import (  # noqa: F401 - imported to register them
     color,
     convolution,
     curve,
+    density,
     equalize,
     fill,
     focus,

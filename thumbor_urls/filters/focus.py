@@ -3,24 +3,65 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import grammar
 from ..errors import InvalidFilterArgument
 from ..geometry import FocalPoint
-from .params import String
-from .registry import Phase, register
+from .params import DECIMAL_NUMBER, DecimalNumber, Param
+from .registry import FilterSpec, Phase, register
 
 if TYPE_CHECKING:
     from ..plan import Plan
 
 _BOX = re.compile(r"(\d+)x(\d+):(\d+)x(\d+)")
+_FRACTION = re.compile(DECIMAL_NUMBER)
 
 
-@register("focal", String("box", r"\d+x\d+:\d+x\d+"), phase=Phase.PRE_LOAD)
-def focal(plan: Plan, box: str) -> Plan:
-    """Add a focal point: the box `LxT:RxB` in original pixels, weighted by its area."""
-    match = _BOX.fullmatch(box)
+def _box_or_fraction(text: str) -> str | float:
+    """Thumbor's pixel box `LxT:RxB` as written, or a fraction from 0 to 1 (focal(x,y))."""
+    if len(text) >= 2 and text[0] == text[-1] == "'":  # Thumbor's String strips one pair
+        text = text[1:-1]
+    if _BOX.fullmatch(text):
+        return text
+    if _FRACTION.fullmatch(text):
+        value = float(text)
+        if 0.0 <= value <= 1.0:
+            return value
+        raise ValueError(f"a fraction must be from 0 to 1, got {text}")
+    raise ValueError(f"expected a box LxT:RxB or a fraction from 0 to 1, got {text!r}")
+
+
+class _FocalSpec(FilterSpec):
+    """focal(LxT:RxB) as Thumbor has it, or focal(x,y): one form or the other, whole."""
+
+    __slots__ = ()
+
+    def bind(self, raw_args: Sequence[str]) -> tuple[Any, ...]:
+        first, y = super().bind(raw_args)
+        if isinstance(first, str) and y is not None:
+            raise InvalidFilterArgument("focal(): a box LxT:RxB takes no second argument")
+        if isinstance(first, float) and y is None:
+            raise InvalidFilterArgument("focal(): a fraction x needs its y: focal(x,y)")
+        return first, y
+
+
+@register(
+    "focal",
+    Param("box or x", "LxT:RxB|DecimalNumber", _box_or_fraction),
+    DecimalNumber("y", refuse=(0, 1), default=None),
+    phase=Phase.PRE_LOAD,
+    spec=_FocalSpec,
+)
+def focal(plan: Plan, box_or_x: str | float, y: float | None) -> Plan:
+    """Add a focal point: the box `LxT:RxB` in original pixels, weighted by its area (Thumbor's),
+    or the point `x,y` in fractions (0-1) of the original's upright width and height, which is
+    the pixel box `focal(XxY:X+1xY+1)` of that point."""
+    if isinstance(box_or_x, float):
+        assert y is not None  # _FocalSpec.bind sees to it
+        return plan._replace(relative_focal_points=(*plan.relative_focal_points, (box_or_x, y)))
+    match = _BOX.fullmatch(box_or_x)
     assert match is not None  # the parameter's pattern already guarantees it
     left, top, right, bottom = (int(v) for v in match.groups())
     if right <= left or bottom <= top:

@@ -15,7 +15,7 @@ import pytest
 from tests.peers.compare import json_numbers, psnr
 from tests.peers.filter_families.answers import ours, theirs
 from tests.peers.filter_families.differences import Difference, Peers, difference_test
-from tests.peers.filter_families.sources import LITERAL_NESTED
+from tests.peers.filter_families.sources import LITERAL_NESTED, SIZES
 from thumbor_urls.app import App
 
 RESAMPLED_PSNR = 45.0
@@ -51,6 +51,35 @@ def test_focal_matches_thumbor(thumbor: str, app: App, size: str, filters: str, 
     assert mine.size == their.size
     value = psnr(mine, their)
     print(f"PSNR {value:.2f} dB  {size} {filters} {name}")
+    assert value >= RESAMPLED_PSNR
+
+
+# focal(x,y) is ours (Thumbor skips a focal() it cannot read): compared with Thumbor's focal()
+# on the one-pixel box of the same point, which is what it means.
+RELATIVE_FOCAL_CASES = [
+    ("100x100", (0.3, 0.4), "astronaut.png"),
+    ("100x100", (1.0, 1.0), "astronaut.png"),  # the last pixel, not one past it
+    ("200x50", (0.9, 0.1), "cutout.png"),
+    ("50x150", (0.05, 0.95), "cutout.png"),
+]
+
+
+@pytest.mark.parametrize(("size", "point", "name"), RELATIVE_FOCAL_CASES)
+def test_relative_focal_matches_thumbors_pixel_box(
+    thumbor: str, app: App, size: str, point: tuple[float, float], name: str
+) -> None:
+    width, height = SIZES[name]
+    x, y = min(int(point[0] * width), width - 1), min(int(point[1] * height), height - 1)
+    box = f"focal({x}x{y}:{x + 1}x{y + 1})"
+    relative = f"focal({point[0]},{point[1]})"
+    mine = ours(app, f"/unsafe/meta/{size}/filters:{relative}/{name}").json()
+    their = theirs(thumbor, f"/unsafe/meta/{size}/filters:{box}/{name}").json()
+    assert [p["origin"] for p in mine["focal_points"]] == ["Explicit"]
+    assert_same_meta(mine, their)
+    ours_image = ours(app, f"/unsafe/{size}/filters:{relative}:format(png)/{name}").image()
+    their_image = theirs(thumbor, f"/unsafe/{size}/filters:{box}:format(png)/{name}").image()
+    value = psnr(ours_image, their_image)
+    print(f"PSNR {value:.2f} dB  {relative} {size} {name}")
     assert value >= RESAMPLED_PSNR
 
 
@@ -121,12 +150,27 @@ def _check_inverted_focal(peers: Peers) -> None:
     assert [p["origin"] for p in mine["focal_points"]] == ["alignment"]
 
 
+def _check_relative_focal_in_thumbor(peers: Peers) -> None:
+    # focal(0.3,0.4): Thumbor's focal() reads one box argument and skips anything else, so the
+    # same URL crops at the alignment there; ours is the point at 30 % and 40 % of the image.
+    meta = "/unsafe/meta/100x100/filters:focal(0.3,0.4)/astronaut.png"
+    their = theirs(peers.thumbor, meta).json()
+    assert [p["origin"] for p in their["focal_points"]] == ["alignment"]
+    mine = ours(peers.app, meta).json()
+    assert [(p["x"], p["y"], p["origin"]) for p in mine["focal_points"]] == [(90, 80, "Explicit")]
+
+
 DIFFERENCES = [
     Difference(
         "extract_focal",
         "Thumbor 7.8.0's extract_focal never applies: the image path is percent-encoded before "
         "the filter parses it; we read the nested URL's crop (compared with Thumbor's focal())",
         _check_extract_focal_in_thumbor,
+    ),
+    Difference(
+        "focal-relative",
+        "focal(x,y) in fractions of the image is ours; Thumbor skips it (the alignment decides)",
+        _check_relative_focal_in_thumbor,
     ),
     Difference(
         "focal-inverted-box",
