@@ -13,7 +13,7 @@ def test_the_moment_itself_is_still_valid() -> None:
     check(10_000, 10.0)
     with pytest.raises(UrlExpired) as refused:
         check(10_000, 10.001)
-    assert (refused.value.status, refused.value.code) == (410, "UrlExpired")
+    assert (refused.value.status, refused.value.code) == (403, "UrlExpired")
     assert "10000" in refused.value.message
 
 

@@ -88,7 +88,7 @@ def test_expire_on_lambda(stack: Stack, signing_secret: Callable[..., str]) -> N
     assert 80 <= age <= 90
     past = int((time.time() - 1) * 1000)
     expired = stack.get(sign_path(NEW, f"30x30/filters:expire({past})/astronaut.jpg"))
-    assert (expired.status, expired.json()["code"]) == (410, "UrlExpired")
+    assert (expired.status, expired.json()["code"]) == (403, "UrlExpired")
     assert expired.log["outcome"] == "UrlExpired"
 
 

@@ -35,7 +35,8 @@ _PATH_SAFE = "/:@!$&'()*+,;=~"
 
 def with_expiry(params: Params, expires: float) -> Params:
     """`params` with imagor's `expire()` filter for `expires` (UNIX seconds): the server answers
-    410 after that moment, and no cache keeps the image past it. An earlier expire() stays."""
+    403 `UrlExpired` after that moment, and no cache keeps the image past it. An earlier
+    expire() stays."""
     unix_ms = math.floor(expires * 1000)
     return params._replace(filters=(*params.filters, Filter("expire", (str(unix_ms),))))
 

@@ -51,11 +51,11 @@ class SignatureDoesNotMatch(ImageServiceError):
 
 class UrlExpired(ImageServiceError):
     """The URL's `expire(UNIX_MS)` filter (imagor's) is in the past: checked right after the
-    signature, before anything is loaded. 410 Gone, as imagor answers: the URL will never be
-    valid again (its expiry is signed), so there is nothing for the client to fix but to get a
-    new URL."""
+    signature, before anything is loaded. 403 like a signature that does not match (the URL no
+    longer grants access), with its own code so that a client knows to ask for a new URL rather
+    than suspect its key. imagor answers 410 Gone here; the status is the only difference."""
 
-    status, code = 410, "UrlExpired"
+    status, code = 403, "UrlExpired"
 
 
 class UnsafeUrlNotAllowed(ImageServiceError):

@@ -1,5 +1,5 @@
 """imagor's `expire(UNIX_MS)`: a moment, in the signed part of the URL, after which the URL is
-refused (410 `UrlExpired`), and which no cache may keep the image past. The filter itself
+refused (403 `UrlExpired`), and which no cache may keep the image past. The filter itself
 (filters/options.py) records the moment in the Plan; this module decides with it. Pure: the
 time is an argument.
 """

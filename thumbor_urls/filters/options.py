@@ -45,7 +45,7 @@ def max_age(plan: Plan, seconds: int) -> Plan:
 
 @register("expire", Number("unix_ms"), phase=Phase.PRE_LOAD)
 def expire(plan: Plan, unix_ms: int) -> Plan:
-    """Refuse the URL (410 `UrlExpired`) after this moment, in UNIX milliseconds (imagor's
+    """Refuse the URL (403 `UrlExpired`) after this moment, in UNIX milliseconds (imagor's
     filter); until then its `max-age` never outlasts it. Sign the URL, or anyone can change it."""
     # Several: the earliest wins, as in imagor.
     earlier = unix_ms if plan.output.expires is None else min(plan.output.expires, unix_ms)
