@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import unquote
 
-from . import allocator, budget, codecs, grammar, meta, output, pipeline, signing
+from . import allocator, budget, codecs, grammar, jsonp, meta, output, pipeline, signing
 from .config import Settings
 from .deadline import Deadline, running_until
 from .decode import guard_pixels
@@ -89,6 +89,9 @@ class App:
         self._fingerprint = f"{settings.output_fingerprint()}|{self.source!r}"
         # smart/ and moderation, their answers cached per original in the result store.
         self.detectors = DetectionService.from_settings(settings, results, repr(self.source))
+        if settings.DETECTORS is None:
+            # The default chain depends on what is installed, which the settings do not say.
+            self._fingerprint += f"|{self.detectors.chain}"
         self.moderator = ModerationService.from_settings(settings, results, repr(self.source))
 
     def handle(
@@ -183,7 +186,9 @@ class App:
         routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
-            return self._meta(plan, trace), "meta"
+            # Checked before the image is loaded: a bad callback costs nothing.
+            callback = jsonp.callback_for(self.settings.META_CALLBACK_NAME, request.query)
+            return self._meta(plan, trace, callback), "meta"
         return self._image(plan, request, trace)
 
     def _verified_rest(self, request: Request) -> str:
@@ -233,11 +238,15 @@ class App:
         if isinstance(width, int) and isinstance(height, int):
             pipeline.check_output_pixels((width, height), self.settings.MAX_OUTPUT_PIXELS)
 
-    def _meta(self, plan: Plan, trace: Trace) -> Response:
+    def _meta(self, plan: Plan, trace: Trace, callback: str | None = None) -> Response:
         with trace.stage("load"):
             original = self.source.load(plan.image)
         job = pipeline.run_meta(self.job(plan, original, trace=trace))
         trace.describe(job)
+        if callback is not None:  # JSONP, as Thumbor answers `?callback=`
+            return jsonp.jsonp_response(
+                200, callback, meta.describe(job), {"Cache-Control": "no-cache"}
+            )
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
 
     def result_key(self, plan: Plan, accepted: str) -> str:

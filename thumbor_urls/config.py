@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_type_hints
 
+from .jsonp import InvalidCallback, checked_callback
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -88,6 +90,14 @@ def choice(*choices: str, upper: bool = False) -> Parse:
 def names(name: str, raw: str) -> tuple[str, ...]:
     """A comma-separated list."""
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def callback_name(name: str, raw: str) -> str:
+    """A JSONP callback: a JavaScript name or dotted path (jsonp.py), or empty for none."""
+    try:
+        return checked_callback(raw.strip()) or ""
+    except InvalidCallback as error:
+        raise SettingError(f"{name}: {error}") from None
 
 
 def text(name: str, raw: str) -> str:
@@ -227,14 +237,24 @@ class Settings(NamedTuple):
     ] = False
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
     DETECTORS: Annotated[
-        tuple[str, ...],
+        tuple[str, ...] | None,
         Setting(
             names,
-            "comma list of focal-point detectors for `smart/`, tried in order: `opencv`, "
-            "`saliency`, `rekognition`",
+            "comma list of focal-point detectors for `smart/`, tried in order until one finds "
+            "something: `opencv` (Thumbor's faces), `features` (Thumbor's corners), "
+            "`saliency`, `rekognition`; empty: none (`smart/` crops around the alignment)",
             True,
+            "every detector installed: `opencv,features` with OpenCV, else `saliency`",
         ),
-    ] = ()
+    ] = None
+    META_CALLBACK_NAME: Annotated[
+        str,
+        Setting(
+            callback_name,
+            "`meta/` answers JSONP calling this function (a JavaScript name or dotted path), "
+            "whatever `?callback=` asks; empty: `?callback=NAME` chooses",
+        ),
+    ] = ""
     DETECTION_MAX_SIDE: Annotated[
         int,
         Setting(

@@ -18,7 +18,7 @@ from ..config import Settings
 from ..errors import NotImplementedFeature
 from ..filters.smart import face_box
 from ..stores import ResultStore
-from . import Detection, Detector, Region, build_detectors, run_chain
+from . import FACE, Detection, Detector, Region, build_detectors, run_chain
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -37,6 +37,9 @@ class DetectionService:
         self.identity = identity  # the source's repr: two sources never share an answer
         self.max_side = max_side  # DETECTION_MAX_SIDE: the sample's longer side
         self.chain = ",".join(detector.name for detector in self.detectors)
+        # smart_crop() asks only the detectors that find faces (the chain's first answer
+        # could otherwise be a detail, and no face).
+        self.face_detectors = tuple(d for d in self.detectors if d.finds == FACE)
 
     @classmethod
     def from_settings(
@@ -52,18 +55,27 @@ class DetectionService:
     def wants(self, plan: Plan) -> bool:
         return plan.smart_crop is not None or (plan.smart and bool(self.detectors))
 
+    def chain_for(self, plan: Plan) -> tuple[Detector, ...]:
+        """The detectors `plan` asks: the face detectors for smart_crop(), else all."""
+        return self.face_detectors if plan.smart_crop is not None else self.detectors
+
+    def looks_at_whole(self, plan: Plan) -> bool:
+        """Whether a detector that sees every pixel of the working image may run."""
+        return self.wants(plan) and any(d.whole for d in self.chain_for(plan))
+
     def decode_floor(self, plan: Plan, size: tuple[int, int]) -> int:
         """The longer side JPEG draft must keep: enough for the detectors' copy (so a cached
         answer never depends on which size was asked for first), and everything for
-        smart_crop(), whose crop is known only after detection."""
-        if plan.smart_crop is not None:
+        smart_crop(), whose crop is known only after detection, and for a detector that
+        looks at the whole image."""
+        if plan.smart_crop is not None or self.looks_at_whole(plan):
             return max(size)
         return self.max_side if self.wants(plan) else 0
 
-    def cache_key(self, image_key: str, variant: str) -> str:
+    def cache_key(self, image_key: str, variant: str, chain: str | None = None) -> str:
         text = (
-            f"detect|v{CACHE_VERSION}|{self.identity}|{image_key}|{self.chain}|{variant}|"
-            f"{self.max_side}"
+            f"detect|v{CACHE_VERSION}|{self.identity}|{image_key}|{chain or self.chain}|"
+            f"{variant}|{self.max_side}"
         )
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
@@ -74,18 +86,24 @@ class DetectionService:
         modified: float | None,
         working_size: tuple[int, int],
         make_sample: Callable[[], Image.Image],
+        make_whole: Callable[[], Image.Image] | None = None,
+        faces_only: bool = False,
     ) -> Detection:
         """The chain's answer in working-image pixels, from the store when the same original
-        (same trim, same orientation) was looked at before."""
-        if not self.detectors:
+        (same trim, same orientation) was looked at before. `make_whole`: the whole working
+        image in grey, for the detectors that look at every pixel; `faces_only`: for
+        smart_crop(), only the detectors that find faces."""
+        chain = self.face_detectors if faces_only else self.detectors
+        if not chain:
             return Detection((), None)
-        key = self.cache_key(image_key, variant)
+        key = self.cache_key(image_key, variant, ",".join(d.name for d in chain))
         cached = _cached_detection(self.store.get_data(key), modified, working_size)
         if cached is not None:
             return cached
-        image = make_sample()
-        found = run_chain(self.detectors, image)
-        sx, sy = working_size[0] / image.width, working_size[1] / image.height
+        found = run_chain(chain, make_sample, make_whole)
+        seen = found.seen or working_size
+        sx, sy = working_size[0] / seen[0], working_size[1] / seen[1]
+        # A detector that saw the whole image answered in working-image pixels: sx = sy = 1.
         detection = found._replace(regions=tuple(r.scaled(sx, sy) for r in found.regions))
         # A failed detector may work next time: its fall-back answer is not kept.
         if not detection.failed:
@@ -95,9 +113,10 @@ class DetectionService:
     def apply(self, plan: Plan, detection: Detection, working_size: tuple[int, int]) -> Plan:
         """The plan with the detected focal points (smart/) or the face crop (smart_crop())."""
         if plan.smart_crop is not None:
-            if not self.detectors:
+            if not self.face_detectors:
                 raise NotImplementedFeature(
-                    "smart_crop() needs a face detector; DETECTORS names none on this server"
+                    "smart_crop() needs a face detector (opencv or rekognition); the "
+                    f"detectors on this server are: {self.chain or 'none'} (DETECTORS)"
                 )
             crop = plan.smart_crop
             box = face_box(detection.faces, working_size, crop.face_index, crop.padding)
