@@ -205,6 +205,12 @@ CASES: tuple[Case, ...] = (
         (("DETECTORS", ("saliency",)),),
     ),
     Case(
+        "smart crop, features (the whole image in grey, band by band)",
+        PHOTO,
+        "300x300/smart/photo.jpg",
+        (("DETECTORS", ("features",)),),
+    ),
+    Case(
         "moderation",
         PHOTO,
         "filters:moderate()/photo.jpg",

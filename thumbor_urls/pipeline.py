@@ -255,16 +255,16 @@ def detect(job: Job) -> None:
     detectors = job.detectors
     if detectors is None or not detectors.wants(job.plan):
         return
-    variant = f"{job.trim}|{job.settings.RESPECT_ORIENTATION}"
-    job.detection = detectors.detect(
-        job.plan.image,
-        variant,
-        job.source_modified,
-        job.working_size,
-        lambda: _sample(job),
-        lambda: grey_whole(job.frames[0], job.orientation),
-        faces_only=job.plan.smart_crop is not None,
-    )
+    if job.detection is None:  # else found in the store before decoding (_decode_floor)
+        job.detection = detectors.detect(
+            job.plan,
+            job.plan.image,
+            _variant(job),
+            job.source_modified,
+            job.working_size,
+            lambda: _sample(job),
+            lambda: grey_whole(job.frames[0], job.orientation),
+        )
     job.cacheable = job.cacheable and not job.detection.failed
     job.plan = detectors.apply(job.plan, job.detection, job.working_size)
     _plan(job)
@@ -417,11 +417,23 @@ def check_output_pixels(size: tuple[int, int], limit: int) -> None:
         )
 
 
+def _variant(job: Job) -> str:
+    """What besides the original changes the detectors' answer: the pixels they see."""
+    return f"{job.trim}|{job.settings.RESPECT_ORIENTATION}"
+
+
 def _decode_floor(job: Job, size: tuple[int, int]) -> int:
     """The longer side the decoded image must keep for the detectors and moderation."""
     floors = [0]
-    if job.detectors is not None:
-        floors.append(job.detectors.decode_floor(job.plan, size))
+    detectors = job.detectors
+    if detectors is not None:
+        if detectors.looks_at_whole(job.plan) and job.plan.trim is None:
+            # A detector that needs every pixel may have answered before: then the decoder
+            # may shrink the image as much as the rest of the request allows.
+            job.detection = detectors.cached(
+                job.plan, job.plan.image, _variant(job), job.source_modified, job.working_size
+            )
+        floors.append(detectors.decode_floor(job.plan, size, job.detection is not None))
     if job.moderator is not None:
         floors.append(job.moderator.decode_floor(job.plan))
     return max(floors)

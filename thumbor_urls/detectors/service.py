@@ -36,7 +36,7 @@ class DetectionService:
         self.store = store
         self.identity = identity  # the source's repr: two sources never share an answer
         self.max_side = max_side  # DETECTION_MAX_SIDE: the sample's longer side
-        self.chain = ",".join(detector.name for detector in self.detectors)
+        self.chain = _names(self.detectors)
         # smart_crop() asks only the detectors that find faces (the chain's first answer
         # could otherwise be a detail, and no face).
         self.face_detectors = tuple(d for d in self.detectors if d.finds == FACE)
@@ -63,12 +63,12 @@ class DetectionService:
         """Whether a detector that sees every pixel of the working image may run."""
         return self.wants(plan) and any(d.whole for d in self.chain_for(plan))
 
-    def decode_floor(self, plan: Plan, size: tuple[int, int]) -> int:
+    def decode_floor(self, plan: Plan, size: tuple[int, int], answered: bool = False) -> int:
         """The longer side JPEG draft must keep: enough for the detectors' copy (so a cached
         answer never depends on which size was asked for first), and everything for
         smart_crop(), whose crop is known only after detection, and for a detector that
-        looks at the whole image."""
-        if plan.smart_crop is not None or self.looks_at_whole(plan):
+        looks at the whole image, unless its answer is known already (`answered`)."""
+        if plan.smart_crop is not None or (self.looks_at_whole(plan) and not answered):
             return max(size)
         return self.max_side if self.wants(plan) else 0
 
@@ -79,25 +79,38 @@ class DetectionService:
         )
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
+    def cached(
+        self,
+        plan: Plan,
+        image_key: str,
+        variant: str,
+        modified: float | None,
+        working_size: tuple[int, int],
+    ) -> Detection | None:
+        """The stored answer about this original (same trim, same orientation), if any."""
+        chain = self.chain_for(plan)
+        if not chain:
+            return None
+        key = self.cache_key(image_key, variant, _names(chain))
+        return _cached_detection(self.store.get_data(key), modified, working_size)
+
     def detect(
         self,
+        plan: Plan,
         image_key: str,
         variant: str,
         modified: float | None,
         working_size: tuple[int, int],
         make_sample: Callable[[], Image.Image],
         make_whole: Callable[[], Image.Image] | None = None,
-        faces_only: bool = False,
     ) -> Detection:
-        """The chain's answer in working-image pixels, from the store when the same original
-        (same trim, same orientation) was looked at before. `make_whole`: the whole working
-        image in grey, for the detectors that look at every pixel; `faces_only`: for
-        smart_crop(), only the detectors that find faces."""
-        chain = self.face_detectors if faces_only else self.detectors
+        """The answer of the chain `plan` asks (`chain_for`) in working-image pixels, from the
+        store when the same original was looked at before. `make_whole`: the whole working
+        image in grey, for the detectors that look at every pixel."""
+        chain = self.chain_for(plan)
         if not chain:
             return Detection((), None)
-        key = self.cache_key(image_key, variant, ",".join(d.name for d in chain))
-        cached = _cached_detection(self.store.get_data(key), modified, working_size)
+        cached = self.cached(plan, image_key, variant, modified, working_size)
         if cached is not None:
             return cached
         found = run_chain(chain, make_sample, make_whole)
@@ -107,6 +120,7 @@ class DetectionService:
         detection = found._replace(regions=tuple(r.scaled(sx, sy) for r in found.regions))
         # A failed detector may work next time: its fall-back answer is not kept.
         if not detection.failed:
+            key = self.cache_key(image_key, variant, _names(chain))
             self.store.put_data(key, _detection_data(detection, modified, working_size))
         return detection
 
@@ -125,6 +139,10 @@ class DetectionService:
             points = tuple(region.focal_point() for region in detection.regions)
             return plan._replace(focal_points=(*plan.focal_points, *points))
         return plan
+
+
+def _names(chain: Sequence[Detector]) -> str:
+    return ",".join(detector.name for detector in chain)
 
 
 def _detection_data(
