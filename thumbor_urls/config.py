@@ -235,6 +235,15 @@ class Settings(NamedTuple):
     STRICT_FILTERS: Annotated[
         bool, Setting(boolean, "400 for unknown filters and bad filter arguments")
     ] = False
+    # meta/
+    META_CALLBACK_NAME: Annotated[
+        str,
+        Setting(
+            callback_name,
+            "`meta/` answers JSONP calling this function (a JavaScript name or dotted path), "
+            "whatever `?callback=` asks; empty: `?callback=NAME` chooses",
+        ),
+    ] = ""
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
     DETECTORS: Annotated[
         tuple[str, ...] | None,
@@ -247,18 +256,13 @@ class Settings(NamedTuple):
             "every detector installed: `opencv,features` with OpenCV, else `saliency`",
         ),
     ] = None
-    META_CALLBACK_NAME: Annotated[
-        str,
-        Setting(
-            callback_name,
-            "`meta/` answers JSONP calling this function (a JavaScript name or dotted path), "
-            "whatever `?callback=` asks; empty: `?callback=NAME` chooses",
-        ),
-    ] = ""
     DETECTION_MAX_SIDE: Annotated[
         int,
         Setting(
-            integer(64, 4096), "the detectors (and moderation) see a copy this large at most", True
+            integer(64, 4096),
+            "the detectors (and moderation) see a copy this large at most; `features` sees every "
+            "pixel, as Thumbor's feature detector does",
+            True,
         ),
     ] = 600
     MODERATION: Annotated[
