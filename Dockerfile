@@ -1,5 +1,5 @@
 # The local server in a container: the package and its runtime dependencies only
-# (requirements.txt: Pillow and waitress), run as an unprivileged user, originals read from
+# (requirements.txt: Pillow, waitress, urllib3), run as an unprivileged user, originals read from
 # /srv/images. See docs/production.md.
 #
 #   docker build -t thumbor-urls .

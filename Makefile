@@ -11,7 +11,7 @@ ROOT ?= samples
 
 .PHONY: runtime setup peers serve test lint typecheck unit clean bench bench-smoke stress
 
-# What `pip install .` gives (requirements.txt: Pillow and waitress) and the package, editable.
+# What `pip install .` gives (requirements.txt: Pillow, waitress, urllib3) and the package, editable.
 runtime: $(RUNTIME)
 # That and everything the tests, linters and benchmarks need (requirements-dev.txt).
 setup: $(DEV)

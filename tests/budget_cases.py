@@ -7,7 +7,9 @@ bench/calibrate.py prints the same table with the CPU side, for whoever tunes co
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -223,4 +225,77 @@ OVERLAYS = (
     PHOTO,
     RGBA_PNG,
     Source("patch.png", (0, 0), fmt="NINEPATCH", params=(("padding", 600),)),
+)
+
+
+# AWS Serverless Image Handler's default requests (SIH_COMPAT, thumbor_urls/sih/edits.py): one
+# for every stage of its sharp pipeline and every SIH edit that renders the image to look at it.
+SIH_PHOTO = Source("sih.jpg", (2400, 1800), fmt="JPEG", params=(("quality", 90),))
+SIH_ALPHA = Source("sih.png", (1600, 1200), mode="RGBA")
+SIH_LOGO = Source("sih-logo.png", (300, 200), mode="RGBA")
+
+
+class SihCase(NamedTuple):
+    name: str
+    source: Source
+    edits: tuple[tuple[str, Any], ...]
+
+    @property
+    def path(self) -> str:
+        document = {"key": self.source.name, "edits": dict(self.edits)}
+        return "/" + base64.b64encode(json.dumps(document).encode()).decode()
+
+
+_BIG = ("resize", {"width": 2000})
+SIH_CASES: tuple[SihCase, ...] = (
+    SihCase("sih resize", SIH_PHOTO, (("resize", {"width": 1200, "height": 1200}),)),
+    SihCase(
+        "sih resize contain",
+        SIH_PHOTO,
+        (("resize", {"width": 1800, "height": 1800, "fit": "contain"}),),
+    ),
+    SihCase(
+        "sih rotate 90, flip, flop", SIH_PHOTO, (("rotate", 90), ("flip", True), ("flop", True))
+    ),
+    SihCase("sih rotate 33", SIH_PHOTO, (("rotate", 33),)),
+    SihCase("sih rotate 33 before resize", SIH_PHOTO, (("rotate", 33), _BIG)),
+    SihCase(
+        "sih extract",
+        SIH_PHOTO,
+        (("extract", {"left": 10, "top": 10, "width": 2000, "height": 1500}), _BIG),
+    ),
+    SihCase(
+        "sih extract after resize",
+        SIH_PHOTO,
+        (_BIG, ("crop", {"left": 0, "top": 0, "width": 1000, "height": 1000})),
+    ),
+    SihCase("sih flatten", SIH_ALPHA, (("flatten", {"background": "#ff0000"}),)),
+    SihCase("sih gamma", SIH_PHOTO, (("gamma", 2.2),)),
+    SihCase("sih greyscale", SIH_PHOTO, (("greyscale", True),)),
+    SihCase("sih median", SIH_PHOTO, (("median", 3),)),
+    SihCase("sih threshold", SIH_PHOTO, (("threshold", 100),)),
+    SihCase("sih blur", SIH_PHOTO, (("blur", 5),)),
+    SihCase(
+        "sih modulate",
+        SIH_PHOTO,
+        (("modulate", {"brightness": 1.2, "saturation": 0.5, "hue": 30}),),
+    ),
+    SihCase("sih sharpen", SIH_PHOTO, (("sharpen", 2),)),
+    SihCase("sih normalise", SIH_PHOTO, (("normalise", True),)),
+    SihCase("sih tint", SIH_PHOTO, (("tint", "#3050a0"),)),
+    SihCase("sih removeAlpha", SIH_ALPHA, (("removeAlpha", True),)),
+    SihCase("sih ensureAlpha", SIH_PHOTO, (("ensureAlpha", 0.5), ("toFormat", "png"))),
+    SihCase("sih negate", SIH_ALPHA, (("negate", True),)),
+    SihCase(
+        "sih overlayWith",
+        SIH_PHOTO,
+        (
+            (
+                "overlayWith",
+                {"bucket": "images", "key": "sih-logo.png", "options": {"left": 10, "top": 10}},
+            ),
+        ),
+    ),
+    SihCase("sih roundCrop", SIH_PHOTO, (("roundCrop", True),)),
+    SihCase("sih webp", SIH_PHOTO, (("toFormat", "webp"), _BIG)),
 )

@@ -70,6 +70,9 @@ def _main(root: str, path: str, overrides: str) -> None:
     )
     settings = settings.replace(**{**GENEROUS, **json.loads(overrides)})
     app = App(settings)
+    if path.startswith("/eyJ"):  # an SIH default request (SIH_COMPAT)
+        _sih(app, path)
+        return
     plan = parse_path(path.removeprefix("/unsafe/"), max_filters=settings.MAX_FILTERS)
     accepted = codecs.accept_class("", settings.auto_formats, plan.output.format)
     original = app.source.load(plan.image)
@@ -95,6 +98,42 @@ def _main(root: str, path: str, overrides: str) -> None:
                 "estimate": estimate,
                 "measured": measured,
                 "estimated_seconds": estimated_seconds,
+                "seconds": seconds,
+                "message": message,
+            }
+        )
+    )
+
+
+def _sih(app: Any, path: str) -> None:
+    from thumbor_urls import allocator
+    from thumbor_urls.errors import ImageServiceError
+    from thumbor_urls.sih.request import document
+    from thumbor_urls.sih.route import Render
+
+    doc = document(path)
+    original = app.source.load(doc.key)
+    allocator.give_back()
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+    before = _status("VmRSS")
+    started = time.perf_counter()
+    render = Render(app, original, doc.edits, doc)
+    status, message = 200, ""
+    try:
+        render.run()
+    except ImageServiceError as error:
+        status, message = error.status, error.message
+    seconds = time.perf_counter() - started
+    measured = _status("VmHWM") - before
+    estimate = getattr(render, "estimate", None)
+    print(
+        json.dumps(
+            {
+                "status": status,
+                "estimate": estimate.peak if estimate else 0,
+                "measured": measured,
+                "estimated_seconds": estimate.seconds if estimate else 0.0,
                 "seconds": seconds,
                 "message": message,
             }

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.budget_cases import CASES, OVERLAYS, Case, build
+from tests.budget_cases import CASES, OVERLAYS, SIH_CASES, SIH_LOGO, Case, SihCase, build
 from tests.peak import Peak, measure
 from thumbor_urls import costs, pipeline
 from thumbor_urls.app import App
@@ -131,3 +131,45 @@ def test_jpeg_draft_size_is_pillows(size: tuple[int, int], wanted: tuple[int, in
     image = Image.open(buffer)
     image.draft("RGB", wanted)
     assert jpeg_draft_size(size, wanted) == image.size
+
+
+# --- AWS Serverless Image Handler's default requests (SIH_COMPAT) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def sih_peaks(folder: Path) -> Iterator[dict[str, Peak]]:
+    for source in {case.source for case in SIH_CASES} | {SIH_LOGO}:
+        build(source, folder)
+
+    def run(case: SihCase) -> Peak:
+        return measure(folder, case.path, {"SIH_COMPAT": True})
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        yield dict(zip((c.name for c in SIH_CASES), pool.map(run, SIH_CASES), strict=True))
+
+
+@pytest.mark.parametrize("name", [case.name for case in SIH_CASES])
+def test_the_sih_estimate_bounds_the_real_peak(sih_peaks: dict[str, Peak], name: str) -> None:
+    peak = sih_peaks[name]
+    assert peak.status == 200, peak.message
+    assert peak.measured <= peak.estimate, (
+        f"{name}: measured {peak.measured / MiB:.1f} MiB, estimated {peak.estimate / MiB:.1f}"
+    )
+    assert peak.estimate > 16 * MiB
+
+
+def test_every_sih_stage_is_measured() -> None:
+    from thumbor_urls.sih.edits import STAGES, Options, call
+
+    measured: set[str] = set()
+    for case in SIH_CASES:
+        options = Options()
+        for edit, value in case.edits:
+            if edit in ("overlayWith", "roundCrop"):
+                measured.add(edit)
+            else:
+                call(options, "extract" if edit == "crop" else edit, value)
+        measured |= {stage.name for stage in STAGES if stage.active(options)}
+    measured.add("composite")  # overlayWith's stage
+    assert {stage.name for stage in STAGES} <= measured
+    assert {"overlayWith", "roundCrop"} <= measured

@@ -90,11 +90,12 @@ def test_invoke_local_signed_missing_and_v1() -> None:
 
 
 def test_invoke_local_sih_request() -> None:
-    answer, log = invoke_local("sih", "--stage", "local")
-    assert answer["statusCode"] == 200
+    answer, log = invoke_local("sih-query", "--stage", "local", "-e", "SIH_COMPAT=true")
+    assert answer["statusCode"] == 200, answer
     assert answer["headers"]["Content-Type"] == "image/webp"
-    assert image_of(answer).size == (200, 200)
-    assert '"sih": true' in log
+    assert image_of(answer).size == (300, 169)
+    line = json.loads(log.splitlines()[-1])
+    assert (line["key"], line["operations"][0]) == ("dandelions.jpg", "resize 300x169")
 
 
 def test_invoke_local_direct_invocation() -> None:

@@ -1,5 +1,6 @@
-"""What a user installs. `pip install .` gives the package, Pillow and waitress (pyproject.toml's
-dependencies, pinned as in requirements.txt, which `make serve` and the Dockerfile install); the
+"""What a user installs. `pip install .` gives the package, Pillow, waitress and urllib3
+(pyproject.toml's dependencies, pinned as in requirements.txt, which `make serve` and the
+Dockerfile install); the
 Lambda zip packs Pillow only (requirements-lambda.txt); the extras pin what requirements-dev.txt
 pins, so that the tests cover them; and `thumbor-urls serve` runs with nothing else importable."""
 
@@ -48,7 +49,7 @@ def pins(path: Path) -> dict[str, str]:
 def test_pip_install_gives_exactly_the_pinned_runtime() -> None:
     declared = dict(pin(r, "pyproject.toml dependencies") for r in PYPROJECT["dependencies"])
     assert declared == pins(ROOT / "requirements.txt")
-    assert set(declared) == {"pillow", "waitress"}
+    assert set(declared) == {"pillow", "waitress", "urllib3"}
 
 
 def test_the_lambda_zip_packs_pillow_only() -> None:
@@ -70,11 +71,11 @@ def test_extras_and_runtime_are_pinned_as_the_tests_install_them() -> None:
     assert {name: dev[name] for name in runtime} == runtime
 
 
-# A server whose imports outside the standard library, Pillow, waitress and the package fail as if
-# nothing else were installed (ModuleNotFoundError, which optional imports expect).
+# A server whose imports outside the standard library, Pillow, waitress, urllib3 and the package
+# fail as if nothing else were installed (ModuleNotFoundError, which optional imports expect).
 BLOCKED_START = """
 import sys
-ALLOWED = set(sys.stdlib_module_names) | {"PIL", "waitress", "thumbor_urls"}
+ALLOWED = set(sys.stdlib_module_names) | {"PIL", "waitress", "urllib3", "thumbor_urls"}
 class NotInstalled:
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] not in ALLOWED:

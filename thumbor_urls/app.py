@@ -24,10 +24,12 @@ from .errors import (
     SignatureDoesNotMatch,
     UnsafeUrlNotAllowed,
 )
+from .loaders import Loaders, build_source, source_expires
 from .messages import Access, Request, Response, error_response, json_response
 from .moderation import ModerationService
 from .plan import Plan
-from .sources import FolderSource, Original, Source
+from .sih import route as sih_route
+from .sources import Original, Source, serving
 from .stores import FolderResultStore, NoResultStore, ResultStore
 from .trace import Trace
 from .url import parse_path
@@ -78,13 +80,12 @@ class App:
         self._idle = budget.resident_bytes()
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
-        self.source = source or FolderSource(
-            settings.FILE_LOADER_ROOT_PATH, settings.MAX_SOURCE_BYTES
-        )
         if results is None:
             path = settings.RESULT_STORAGE_FILE_STORAGE_ROOT_PATH
             results = FolderResultStore(path) if path else NoResultStore()
         self.results = results
+        # LOADERS: the folder by default; HTTP origins keep their originals beside the results.
+        self.source = source or build_source(settings, results)
         # Results of two sources must never share a cache entry, even in one shared folder.
         self._fingerprint = f"{settings.output_fingerprint()}|{self.source!r}"
         # smart/ and moderation, their answers cached per original in the result store.
@@ -111,7 +112,7 @@ class App:
         with self._in_flight_lock:
             self._in_flight += 1
         try:
-            with running_until(deadline):
+            with running_until(deadline), serving(request.headers):
                 response, outcome = self._route(request, routed, trace)
         except ImageServiceError as error:
             response, outcome = error_response(error, self.settings.ERROR_MAX_AGE), error.code
@@ -178,10 +179,16 @@ class App:
             )
         if request.path.lstrip("/").startswith("params/"):
             return self._params(request), "params"
+        if self.settings.SIH_COMPAT:
+            return sih_route.handle(self, request, routed, trace)
+        return self.serve_path(self._verified_rest(request), request, routed, trace)
+
+    def serve_path(
+        self, rest: str, request: Request, routed: list[str], trace: Trace
+    ) -> tuple[Response, str]:
+        """The answer to the Thumbor path `rest` (after `unsafe/` or the signature)."""
         plan = parse_path(
-            self._verified_rest(request),
-            strict=self.settings.STRICT_FILTERS,
-            max_filters=self.settings.MAX_FILTERS,
+            rest, strict=self.settings.STRICT_FILTERS, max_filters=self.settings.MAX_FILTERS
         )
         routed.append(plan.image)
         self._check_requested_size(plan)
@@ -252,6 +259,9 @@ class App:
     def result_key(self, plan: Plan, accepted: str) -> str:
         """Where the result of `plan` for clients of the `accepted` class is stored."""
         text = f"{self._fingerprint}|{accepted}|{plan.path}"
+        if isinstance(self.source, Loaders):
+            # A chain may serve one key from either of its sources: the key says which.
+            text += f"|{self.source.identity(plan.image)}"
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
     def job(
@@ -307,7 +317,7 @@ class App:
             if self._fresh(plan, stored.stored_at, last_modified):
                 response = self._image_response(
                     request, plan, stored.data, stored.content_type, stored.vary_accept,
-                    last_modified,
+                    last_modified, source_expires(self.source, plan.image),
                 )  # fmt: skip
                 return response, "result-cache"
         with trace.stage("load"):
@@ -319,7 +329,7 @@ class App:
             with trace.stage("cacheWrite"):
                 self.results.put(key, body, content_type, vary)
         response = self._image_response(
-            request, plan, body, content_type, vary, original.last_modified
+            request, plan, body, content_type, vary, original.last_modified, original.expires
         )
         return response, "processed"
 
@@ -345,8 +355,11 @@ class App:
         content_type: str,
         vary_accept: bool,
         last_modified: float | None,
+        expires: float | None = None,
     ) -> Response:
         max_age = self.settings.MAX_AGE if plan.output.max_age is None else plan.output.max_age
+        if expires is not None:  # not cached downstream past its original's expiry
+            max_age = min(max_age, max(0, int(expires - time.time())))
         headers = {
             "Content-Type": content_type,
             "Cache-Control": f"public, max-age={max_age}" if max_age else "no-cache",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, get_type_hints
 
+from . import __version__
 from .jsonp import InvalidCallback, checked_callback
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -114,6 +115,86 @@ def folder(name: str, raw: str) -> Path:
 
 def folder_or_none(name: str, raw: str) -> Path | None:
     return Path(raw) if raw.strip() else None
+
+
+LOADER_NAMES = ("file", "s3", "http")
+
+
+def loaders(name: str, raw: str) -> tuple[str, ...]:
+    """A comma list of loader names, each once."""
+    chosen = tuple(item.lower() for item in names(name, raw))
+    unknown = [item for item in chosen if item not in LOADER_NAMES]
+    if unknown:
+        raise SettingError(f"{name}: unknown loader {unknown[0]!r}; use {', '.join(LOADER_NAMES)}")
+    if len(set(chosen)) != len(chosen):
+        raise SettingError(f"{name} names a loader twice: {raw!r}")
+    return chosen
+
+
+def source_patterns(name: str, raw: str) -> tuple[str, ...]:
+    """ALLOWED_SOURCES: a comma list of hosts and regular expressions (commas inside a
+    regular expression's braces or brackets do not split it), each regular expression
+    compiled once here so that a typo stops the start, not a request."""
+    import re  # noqa: PLC0415 - only when the setting is given
+
+    items: list[str] = []
+    depth, start = 0, 0
+    for index, char in enumerate(raw + ","):
+        if char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth = max(depth - 1, 0)
+        elif char == "," and depth == 0:
+            items.append(raw[start:index].strip())
+            start = index + 1
+    patterns = tuple(item for item in items if item)
+    for pattern in patterns:
+        text = pattern.removeprefix("re:")
+        try:
+            re.compile(text)
+        except re.error as error:
+            raise SettingError(
+                f"{name}: {pattern!r} is not a regular expression: {error}"
+            ) from None
+    return patterns
+
+
+# Never sent to an origin, whatever HTTP_LOADER_FORWARD_HEADERS_WHITELIST says: credentials,
+# and the headers that frame the request itself.
+NEVER_FORWARDED = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "proxy-authorization",
+        "host",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+        "expect",
+        "accept-encoding",
+        "range",
+        "if-range",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+        "x-amz-security-token",
+        "x-api-key",
+    }
+)
+
+
+def header_names(name: str, raw: str) -> tuple[str, ...]:
+    """A comma list of request header names, lower-cased; credentials are refused."""
+    chosen = tuple(item.lower() for item in names(name, raw))
+    refused = [item for item in chosen if item in NEVER_FORWARDED]
+    if refused:
+        raise SettingError(f"{name}: {refused[0]!r} is never forwarded to an origin")
+    return chosen
 
 
 RESAMPLING_FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR", "HAMMING", "NEAREST")
@@ -378,6 +459,90 @@ class Settings(NamedTuple):
             "work is abandoned (503) past it; on Lambda, at most the time left less 1 s",
         ),
     ] = 27.0
+    # HTTP origins (thumbor_urls/http_loader/, docs/http-origins.md): off unless LOADERS says http
+    LOADERS: Annotated[
+        tuple[str, ...],
+        Setting(
+            loaders,
+            "comma list of where originals come from, tried in order: `file`, `s3`, `http` "
+            "(`file,http` is Thumbor's `file_loader_http_fallback`); an image URL with "
+            "`http://` or `https://` goes to `http` alone",
+            shown_default="`file`; on Lambda with `SOURCE_BUCKETS`: `s3`",
+        ),
+    ] = ()
+    ALLOWED_SOURCES: Annotated[
+        tuple[str, ...],
+        Setting(
+            source_patterns,
+            "(http) comma list of hosts the HTTP loader fetches from, as Thumbor reads it: a "
+            "plain host matches itself, a regular expression the whole host, `re:EXPR` the "
+            "whole URL from its start; also checked on every redirect",
+            shown_default="(any public host)",
+        ),
+    ] = ()
+    HTTP_LOADER_ALLOW_LOOPBACK: Annotated[
+        bool,
+        Setting(boolean, "(http) fetch from loopback addresses (127.0.0.0/8, ::1): tests only"),
+    ] = False
+    HTTP_LOADER_ALLOW_PRIVATE: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "(http) fetch from private and other non-public addresses (10/8, 172.16/12, "
+            "192.168/16, 100.64/10, fc00::/7, ...): internal origins; link-local, metadata, "
+            "multicast and reserved addresses stay refused",
+        ),
+    ] = False
+    HTTP_LOADER_CONNECT_TIMEOUT: Annotated[
+        float,
+        Setting(number(0.1, 60.0), "(http) seconds to connect, within the request's deadline"),
+    ] = 5.0
+    HTTP_LOADER_REQUEST_TIMEOUT: Annotated[
+        float,
+        Setting(
+            number(0.1, 900.0),
+            "(http) seconds for a whole fetch, redirects and body included, within the "
+            "request's deadline",
+        ),
+    ] = 20.0
+    HTTP_LOADER_MAX_REDIRECTS: Annotated[
+        int,
+        Setting(integer(0, 10), "(http) redirects followed, each target checked as the first"),
+    ] = 5
+    HTTP_LOADER_DEFAULT_USER_AGENT: Annotated[
+        str, Setting(text, "(http) the `User-Agent` sent to origins")
+    ] = f"thumbor-urls/{__version__}"
+    HTTP_LOADER_FORWARD_USER_AGENT: Annotated[
+        bool, Setting(boolean, "(http) send the client's `User-Agent` instead")
+    ] = False
+    HTTP_LOADER_FORWARD_HEADERS_WHITELIST: Annotated[
+        tuple[str, ...],
+        Setting(
+            header_names,
+            "(http) comma list of the client's request headers sent on to origins (never "
+            "`Cookie`, `Authorization` or the like)",
+        ),
+    ] = ()
+    HTTP_LOADER_CA_CERTS: Annotated[
+        Path | None,
+        Setting(folder_or_none, "(http) CA bundle for HTTPS origins", shown_default="the system's"),
+    ] = None
+    HTTP_LOADER_DEFAULT_MAX_AGE: Annotated[
+        int,
+        Setting(
+            integer(0, 365 * 86400),
+            "(http) seconds an original whose origin sends no `Cache-Control` or `Expires` is "
+            "used before it is asked again (conditionally)",
+        ),
+    ] = 3600
+    HTTP_LOADER_CACHE_MAX_BYTES: Annotated[
+        int,
+        Setting(
+            integer(0, 2**40),
+            "(http) size of the cache of originals kept beside the results (in a folder; S3 "
+            "expires them with the results); 0 keeps none",
+        ),
+    ] = 1 << 30
     # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
     SOURCE_BUCKETS: Annotated[
         tuple[str, ...],
@@ -426,6 +591,25 @@ class Settings(NamedTuple):
         ),
     ] = ""
     S3_TIMEOUT_SECONDS: Annotated[float, Setting(number(0.1, 60.0), "(Lambda) per S3 call")] = 5.0
+    # AWS Serverless Image Handler compatibility (thumbor_urls/sih, docs/sih.md)
+    SIH_COMPAT: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "read requests as AWS's Serverless Image Handler does: default (base64) requests, "
+            "query parameters, `expires`, SIH's `?signature=` on every request style, Thumbor "
+            "paths without `unsafe/`",
+            output=True,
+        ),
+    ] = False
+    REWRITE_MATCH_PATTERN: Annotated[
+        str,
+        Setting(text, "(SIH_COMPAT) SIH's rewrite rule, a JavaScript regular expression `/.../i`"),
+    ] = ""
+    REWRITE_SUBSTITUTION: Annotated[
+        str,
+        Setting(text, "(SIH_COMPAT) what REWRITE_MATCH_PATTERN's match becomes (`$1`, `$&`)"),
+    ] = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -305,6 +305,11 @@ def encode_cost(job: Job, ledger: Ledger, state: State) -> State:
     return state
 
 
+def encoder_bytes(fmt: str, frame: Frame, lossless: bool) -> int:
+    """What the encoder of `fmt` holds besides the frame it writes (measured, see above)."""
+    return _encoder_bytes(fmt, frame, lossless)
+
+
 def _encoder_bytes(fmt: str, frame: Frame, lossless: bool) -> int:
     alpha = frame.bands in (2, 4)
     per_pixel = ENCODER_BYTES.get(fmt, 32)

@@ -38,6 +38,10 @@ class Deadline:
         self.at = None if seconds is None else time.monotonic() + seconds
         self.client_gone = client_gone
 
+    def remaining(self) -> float | None:
+        """Seconds left, None without a deadline."""
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
+
     def expired(self) -> bool:
         return self.at is not None and time.monotonic() >= self.at
 
@@ -62,6 +66,11 @@ def running_until(deadline: Deadline) -> Iterator[Deadline]:
         yield deadline
     finally:
         _CURRENT.reset(token)
+
+
+def current() -> Deadline:
+    """The deadline of the request running in this thread (one that never passes outside one)."""
+    return _CURRENT.get()
 
 
 def checkpoint() -> None:

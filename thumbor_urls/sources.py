@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -19,6 +20,13 @@ DEFAULT_MAX_BYTES = 50 << 20
 class Original(NamedTuple):
     data: bytes
     last_modified: float | None = None
+    # The object's own caching headers, where the source keeps them (S3's metadata): what an
+    # SIH default request answers with.
+    cache_control: str | None = None
+    stored_expires: float | None = None
+    # When its origin stops vouching for it (HTTP origins' Cache-Control or Expires): answers
+    # made from it are not cached downstream past it. None: no such limit.
+    expires: float | None = None
 
 
 class Source(Protocol):
@@ -34,6 +42,27 @@ class Source(Protocol):
     def identity(self, key: str) -> str:
         """The object `key` names, however it is spelled (`a.png`, `//a.png`, `./a.png`)."""
         ...
+
+
+_NO_HEADERS: Mapping[str, str] = {}
+_REQUEST_HEADERS: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "request_headers", default=_NO_HEADERS
+)
+
+
+@contextlib.contextmanager
+def serving(headers: Mapping[str, str]) -> Iterator[None]:
+    """The headers (lower-case names) of the request this thread serves, for the block: what a
+    source may pass on (the HTTP loader's HTTP_LOADER_FORWARD_* settings)."""
+    token = _REQUEST_HEADERS.set(headers)
+    try:
+        yield
+    finally:
+        _REQUEST_HEADERS.reset(token)
+
+
+def request_headers() -> Mapping[str, str]:
+    return _REQUEST_HEADERS.get()
 
 
 def too_large(size: int, limit: int, what: str) -> ImageTooLarge:

@@ -19,8 +19,6 @@ def client(service: str, timeout: float = 5.0) -> Any:
         connect_timeout=min(timeout, 3.0),
         read_timeout=timeout,
         retries={"mode": "standard", "max_attempts": 2},
-        # Presigned URLs must carry SigV4 (SigV2 is refused for new buckets and by KMS).
-        signature_version="s3v4" if service == "s3" else None,
         s3={"addressing_style": "path"} if service == "s3" else None,
     )
     return boto3.session.Session().client(service, config=config)

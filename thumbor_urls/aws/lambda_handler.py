@@ -21,9 +21,10 @@ from ..app import App
 from ..config import Settings
 from ..deadline import Deadline
 from ..errors import ImageServiceError, OriginNotAllowed, ServiceUnavailable
+from ..loaders import build_source
 from ..messages import Access, Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
-from . import responses, sih
+from . import responses
 from .events import is_direct, to_proxy, to_request
 from .s3 import S3ResultStore, S3Source
 from .secrets import read_secret
@@ -58,13 +59,13 @@ class Service:
             )
         elif settings.SOURCE_BUCKETS:
             results = NoResultStore()  # no bucket for results: never write to a container's /tmp
+        source = None  # no bucket at all: LOADERS, by default the folder (sls invoke local)
         if settings.SOURCE_BUCKETS:
-            source = S3Source(
+            s3 = S3Source(
                 settings.SOURCE_BUCKETS, settings.S3_TIMEOUT_SECONDS, settings.MAX_SOURCE_BYTES
             )
-            self.app = App(settings, source, results)
-        else:  # no bucket at all: the folder of originals (sls invoke local on samples/)
-            self.app = App(settings, results=results)
+            source = build_source(settings, results or NoResultStore(), s3)  # LOADERS, or s3
+        self.app = App(settings, source, results)
         self.settings = settings
 
 
@@ -130,19 +131,12 @@ def _answer(
         _check_origin(service, request)
     except OriginNotAllowed as error:  # never the fallback image, nor anything else of ours
         return error_response(error, 0), {"outcome": error.code}
-    try:
-        if sih.is_sih_path(request.path):
-            request, note["sihIgnoredEdits"] = sih.rewrite(request, settings.SECURITY_KEY)
-            note["sih"] = True
-    except ImageServiceError as error:
-        response, core = error_response(error, settings.ERROR_MAX_AGE), {"outcome": error.code}
-    else:
-        # HEAD is rendered as GET: an oversize answer must be stored and redirected to the
-        # same way; the body is dropped at the end.
-        rendered = request._replace(method="GET") if request.method == "HEAD" else request
-        response, core = _handle_before_deadline(
-            service.app, rendered, _deadline(settings, context), _remaining(context)
-        )
+    # HEAD is rendered as GET: an oversize answer must be stored and redirected to the same
+    # way; the body is dropped at the end.
+    rendered = request._replace(method="GET") if request.method == "HEAD" else request
+    response, core = _handle_before_deadline(
+        service.app, rendered, _deadline(settings, context), _remaining(context)
+    )
     return responses.finish(settings, request, response, note), core
 
 

@@ -121,7 +121,13 @@ class S3Source:
             data = answer["Body"].read(self.max_bytes + 1)
         if len(data) > self.max_bytes:
             raise too_large(len(data), self.max_bytes, where)
-        return Original(data, answer["LastModified"].timestamp())
+        expires = answer.get("Expires")
+        return Original(
+            data,
+            answer["LastModified"].timestamp(),
+            cache_control=answer.get("CacheControl"),
+            stored_expires=expires.timestamp() if hasattr(expires, "timestamp") else None,
+        )
 
     def last_modified(self, key: str) -> float | None:
         bucket, name = self.locate(key)
