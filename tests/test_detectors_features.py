@@ -18,7 +18,7 @@ from tests.images import CORPUS, SAMPLES, encode, gradient
 from thumbor_urls.app import App
 from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.deadline import Deadline, DeadlineExceeded, running_until
-from thumbor_urls.detectors import FEATURE, build_detectors, grey_whole, run_chain
+from thumbor_urls.detectors import FEATURE, build_detectors, run_chain, whole_upright
 from thumbor_urls.detectors.service import DetectionService
 from thumbor_urls.messages import Request
 from thumbor_urls.url import parse_path
@@ -38,6 +38,12 @@ def opencv(grey: Any) -> list[tuple[int, int]]:
 
 def grey_of(path: Path) -> Any:
     return numpy.asarray(Image.open(path).convert("L"))
+
+
+def corners_of(grey: Any, band_pixels: int = 1 << 20) -> list[tuple[int, int]]:
+    """strongest_corners with Thumbor's parameters on a grey array, a band at a time."""
+    height, width = grey.shape
+    return strongest_corners(lambda a, b: grey[a:b], (width, height), 20, 0.04, band_pixels)
 
 
 def drawn_shapes() -> Any:
@@ -73,14 +79,14 @@ PICTURES = {
 def test_corners_found_band_by_band_are_opencvs(name: str, band_pixels: int) -> None:
     grey = PICTURES[name]()
     expected = opencv(grey)
-    assert strongest_corners(grey, 20, 0.04, band_pixels) == expected
+    assert corners_of(grey, band_pixels) == expected
     if name not in ("flat", "a line", "three by three"):
         assert len(expected) == 20  # a real answer, not two empty ones
 
 
 def test_the_corners_of_equal_strength_come_in_opencvs_order() -> None:
     grey = drawn_shapes()
-    corners = strongest_corners(grey, 20, 0.04, 5000)
+    corners = corners_of(grey, 5000)
     # More than 20 corners tie at the top: which 20 are kept is decided by the order.
     eigen = cv2.cornerMinEigenVal(grey, 3, ksize=3)
     values = {float(eigen[y, x]) for x, y in corners}
@@ -100,11 +106,20 @@ def test_features_are_thumbors_focal_points() -> None:
 
 
 def test_alpha_is_ignored_as_thumbor_ignores_it() -> None:
-    image = gradient((300, 200), "RGBA")
-    ImageDraw.Draw(image).rectangle((100, 50, 200, 150), fill=(0, 0, 0, 0))
-    grey = grey_whole(image, 1)
-    assert grey.mode == "L"
-    assert grey.tobytes() == image.convert("RGB").convert("L").tobytes()
+    # What lies under transparent pixels counts: Thumbor greys with alpha=False.
+    image = Image.fromarray(drawn_shapes()).convert("RGBA")
+    image.putalpha(Image.new("L", image.size, 0))
+    regions = FeatureDetector().detect(image)
+    assert [(int(r.left), int(r.top)) for r in regions] == opencv(drawn_shapes())
+
+
+def test_a_turned_image_is_seen_upright_in_grey_and_an_upright_one_as_it_is() -> None:
+    frame = gradient((300, 200), "RGBA")
+    assert whole_upright(frame, 1) is frame  # no copy: the detector greys it band by band
+    turned = whole_upright(frame, 6)
+    assert (turned.mode, turned.size) == ("L", (200, 300))
+    expected = frame.convert("L").transpose(Image.Transpose.ROTATE_270)
+    assert turned.tobytes() == expected.tobytes()
 
 
 def test_a_flat_picture_has_no_features() -> None:
@@ -115,7 +130,7 @@ def test_the_corner_search_stops_between_bands_when_its_answer_has_gone() -> Non
     grey = PICTURES["noise"]()
     gone = Deadline(0.0)
     with running_until(gone), pytest.raises(DeadlineExceeded):
-        strongest_corners(grey, 20, 0.04, 2000)
+        corners_of(grey, 2000)
     # ... and the chain does not take that for a failed detector to skip.
     with running_until(gone), pytest.raises(DeadlineExceeded):
         run_chain([FeatureDetector()], Image.fromarray(grey), lambda: Image.fromarray(grey))
@@ -162,7 +177,7 @@ def test_the_detector_sees_the_whole_decoded_jpeg(tmp_path: Path) -> None:
     app = app_with(root, None, detector)
     info = meta(app, "40x40/smart/big.jpg")
     # A 40x40 thumbnail alone would decode at 1/8; the corners are the full image's.
-    assert detector.seen == [((5312, 2988), "L")]
+    assert detector.seen == [((5312, 2988), "RGB")]
     full = numpy.asarray(Image.open(root / "big.jpg").convert("L"))
     assert [(p["x"], p["y"]) for p in info["focal_points"]] == opencv(full)
 
@@ -177,12 +192,12 @@ def test_the_detector_sees_the_image_upright_and_trimmed(tmp_path: Path) -> None
     detector = Seeing()
     app = app_with(root, None, detector, RESPECT_ORIENTATION=True)
     info = meta(app, "100x100/smart/r.jpg")
-    assert detector.seen == [((2400, 1350), "L")]
+    assert detector.seen == [((2400, 1350), "L")]  # turned: in grey
     upright = Image.open(root / "r.jpg").transpose(Image.Transpose.ROTATE_270)  # EXIF 6
     expected = opencv(numpy.asarray(upright.convert("L")))
     assert [(p["x"], p["y"]) for p in info["focal_points"]] == expected
     meta(app, "trim/100x100/smart/framed.png")
-    assert detector.seen[-1] == ((400, 300), "L")
+    assert detector.seen[-1] == ((400, 300), "RGB")
 
 
 def test_a_known_answer_lets_the_jpeg_decoder_shrink(tmp_path: Path) -> None:
@@ -192,7 +207,7 @@ def test_a_known_answer_lets_the_jpeg_decoder_shrink(tmp_path: Path) -> None:
     detector = Seeing()
     app = app_with(root, tmp_path / "results", detector)
     first = meta(app, "300x200/smart/big.jpg")
-    assert detector.seen == [((5312, 2988), "L")]
+    assert detector.seen == [((5312, 2988), "RGB")]
     response = app.handle(Request("GET", "/unsafe/60x60/smart/big.jpg", {}))
     assert response.status == 200
     assert len(detector.seen) == 1  # from the store

@@ -21,7 +21,7 @@ from . import budget, costs, moderation, transform
 from .config import Settings
 from .deadline import checkpoint
 from .decode import Header, count_frames, decode_frames, draft, open_image
-from .detectors import Detection, grey_whole, sample
+from .detectors import Detection, sample, whole_upright
 from .errors import ImageTooLarge, InvalidFilterArgument, NoSuchKey
 from .filters import FilterContext
 from .geometry import (
@@ -250,8 +250,8 @@ def trim(job: Job) -> None:
 
 def detect(job: Job) -> None:
     """smart/ and smart_crop(): the DETECTORS chain looks at a small copy of the working image
-    (or, a detector that needs it, at the whole of it in grey; the answer is cached per
-    original), then the geometry is planned again around what it found."""
+    (or, a detector that needs it, at the whole of it; the answer is cached per original),
+    then the geometry is planned again around what it found."""
     detectors = job.detectors
     if detectors is None or not detectors.wants(job.plan):
         return
@@ -263,7 +263,7 @@ def detect(job: Job) -> None:
             job.source_modified,
             job.working_size,
             lambda: _sample(job),
-            lambda: grey_whole(job.frames[0], job.orientation),
+            lambda: whole_upright(job.frames[0], job.orientation),
         )
     job.cacheable = job.cacheable and not job.detection.failed
     job.plan = detectors.apply(job.plan, job.detection, job.working_size)

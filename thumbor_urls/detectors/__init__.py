@@ -5,7 +5,7 @@ A detector looks at a small upright copy of the working image (at most
 answers rectangles in that copy's pixels; the chain maps them back to the working image the
 geometry plans on, where they become Thumbor focal points (`FocalPoint.from_square`: the
 centre of the rectangle, weighted by its area). A detector whose answer depends on the scale
-(`whole = True`: Thumbor's feature detector) sees the whole working image instead, in grey.
+(`whole = True`: Thumbor's feature detector) sees the whole working image instead.
 
 With `DETECTORS` unset, the chain is every detector whose dependencies are installed
 (`default_chain`): Thumbor's face and feature detectors where OpenCV is, else saliency.
@@ -100,8 +100,9 @@ class Detector(Protocol):
     name: str
     finds: str  # the kind of its regions: smart_crop() runs only the detectors that find FACE
     # False: it looks at the small upright copy (RGB or RGBA); True: at the whole working
-    # image, upright, in grey (L), as Thumbor's detectors do, because its answer depends on
-    # the scale. The decoder then keeps every pixel for it.
+    # image, upright (`whole_upright`: in any mode, grey when it had to be turned), as
+    # Thumbor's detectors do, because its answer depends on the scale. The decoder then keeps
+    # every pixel for it.
     whole: bool
 
     def detect(self, image: Image.Image) -> list[Region]:
@@ -230,8 +231,10 @@ def sample(frame: Image.Image, orientation: int, max_side: int) -> Image.Image:
     return orient(small, orientation)
 
 
-def grey_whole(frame: Image.Image, orientation: int) -> Image.Image:
-    """The whole working image in grey, upright, for the detectors that look at every pixel:
-    made grey first (one byte a pixel, alpha ignored, as Thumbor's `convert_to_grayscale(alpha=
-    False)`), then turned."""
+def whole_upright(frame: Image.Image, orientation: int) -> Image.Image:
+    """The whole working image, upright, for the detectors that look at every pixel: the
+    decoded frame itself (no copy), or, when it must be turned, turned in grey (one byte a pixel;
+    alpha ignored, as Thumbor's `convert_to_grayscale(alpha=False)` ignores it)."""
+    if orientation == 1:
+        return frame
     return orient(frame.convert("L"), orientation)

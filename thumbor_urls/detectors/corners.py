@@ -6,8 +6,9 @@ than a request's budget. Its answer depends only on each pixel's smallest eigenv
 5x5 neighbourhood: a 3x3 Sobel, then a 3x3 sum) and on the image's largest one, so the same
 answer comes from `cv2.cornerMinEigenVal` on bands of rows with a margin, keeping each band's
 strongest candidates; the threshold (a share of the largest value) is applied at the end, when
-the largest value is known. The band's memory is all that is held, and the deadline is checked
-between bands.
+the largest value is known. The band's memory is all that is held (the caller makes each band's
+grey rows when asked, so not even a grey copy of the whole image need exist), and the deadline
+is checked between bands.
 
 What `goodFeaturesToTrack` picks, for `minDistance <= 1` (closer corners are never dropped, as
 no two candidates share a pixel): the pixels off the image's border whose value is above
@@ -18,6 +19,8 @@ shapes (whose corners tie).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import cv2  # type: ignore[import-not-found, unused-ignore]
 import numpy
@@ -33,11 +36,21 @@ MARGIN = 5
 BAND_PIXELS = 1 << 20  # a band of about a megapixel: ~30 MB while OpenCV works on it
 
 
+# The grey image's rows `first` to `last` (excluded), as a (rows, width) uint8 array: the image
+# itself is never needed whole, so a caller may make each band as it is asked for.
+Rows = Callable[[int, int], NDArray[numpy.uint8]]
+
+
 def strongest_corners(
-    grey: NDArray[numpy.uint8], count: int, quality: float, band_pixels: int = BAND_PIXELS
+    rows_of: Rows,
+    size: tuple[int, int],
+    count: int,
+    quality: float,
+    band_pixels: int = BAND_PIXELS,
 ) -> list[tuple[int, int]]:
-    """`cv2.goodFeaturesToTrack(grey, count, quality, minDistance=1)`'s corners as (x, y)."""
-    height, width = grey.shape
+    """`cv2.goodFeaturesToTrack(grey, count, quality, minDistance=1)`'s corners as (x, y), for
+    the grey image of `size` whose rows `rows_of` gives."""
+    width, height = size
     rows = max(16, band_pixels // max(width, 1))
     largest = 0.0
     values: list[NDArray[numpy.float32]] = []
@@ -47,7 +60,7 @@ def strongest_corners(
         bottom = min(top + rows, height)
         first, last = max(top - MARGIN, 0), min(bottom + MARGIN, height)
         eigen = numpy.asarray(  # float32 already: no copy
-            cv2.cornerMinEigenVal(grey[first:last], BLOCK_SIZE, ksize=SOBEL_SIZE), numpy.float32
+            cv2.cornerMinEigenVal(rows_of(first, last), BLOCK_SIZE, ksize=SOBEL_SIZE), numpy.float32
         )
         largest = max(largest, float(eigen[top - first : bottom - first].max()))
         band_values, band_offsets = _band_candidates(eigen, first, top, bottom, height, count)

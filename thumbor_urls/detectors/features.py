@@ -13,6 +13,7 @@ give the same corners, hence Thumbor's crops. Needs the `opencv` extra.
 from __future__ import annotations
 
 import numpy
+from numpy.typing import NDArray
 from PIL import Image
 
 from ..config import Settings
@@ -30,8 +31,15 @@ class FeatureDetector:
     whole = True
 
     def detect(self, image: Image.Image) -> list[Region]:
-        grey = numpy.asarray(image if image.mode == "L" else image.convert("L"))
-        corners = strongest_corners(grey, MAX_CORNERS, QUALITY_LEVEL)
+        width = image.width
+
+        def grey_rows(first: int, last: int) -> NDArray[numpy.uint8]:
+            # Grey a band at a time (convert("L") is per pixel, alpha ignored as Thumbor's
+            # convert_to_grayscale(alpha=False) ignores it): no grey copy of the whole image.
+            band = image.crop((0, first, width, last))
+            return numpy.asarray(band if band.mode == "L" else band.convert("L"))
+
+        corners = strongest_corners(grey_rows, image.size, MAX_CORNERS, QUALITY_LEVEL)
         return [Region(x, y, 1, 1, FEATURE, ORIGIN, weight=1.0) for x, y in corners]
 
 

@@ -106,7 +106,7 @@ class DetectionService:
     ) -> Detection:
         """The answer of the chain `plan` asks (`chain_for`) in working-image pixels, from the
         store when the same original was looked at before. `make_whole`: the whole working
-        image in grey, for the detectors that look at every pixel."""
+        image, upright, for the detectors that look at every pixel."""
         chain = self.chain_for(plan)
         if not chain:
             return Detection((), None)
