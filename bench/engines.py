@@ -44,8 +44,11 @@ class MemorySource:
 class Engines:
     def __init__(self) -> None:
         self.source = MemorySource()
-        # Defaults, not the environment: a stray QUALITY=90 must not skew a run.
-        settings = Settings.from_env({}).replace(RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None)
+        # Defaults, not the environment: a stray QUALITY=90 must not skew a run. No detectors:
+        # smart/ crops around the alignment, as Thumbor's default does.
+        settings = Settings.from_env({}).replace(
+            RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None, DETECTORS=()
+        )
         self.app = App(settings, source=self.source)
 
     def data(self, job: JobSpec) -> bytes:

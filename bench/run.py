@@ -512,7 +512,8 @@ from thumbor_urls.config import Settings
 from thumbor_urls.messages import Request
 keep_freed_memory()
 settings = Settings.from_env({}).replace(
-    FILE_LOADER_ROOT_PATH=Path(sys.argv[1]), RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None)
+    FILE_LOADER_ROOT_PATH=Path(sys.argv[1]), RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None,
+    DETECTORS=())  # as the Lambda is deployed: no OpenCV to import
 response = App(settings).handle(Request("GET", sys.argv[2]))
 assert response.status == 200 and "boto3" not in sys.modules, response.status
 """

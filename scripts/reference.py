@@ -45,7 +45,9 @@ def _errors() -> list[type[ImageServiceError]]:
     # Every module of the package, so that every error class exists (the AWS ones need boto3,
     # which the tests have).
     for module in pkgutil.walk_packages(thumbor_urls.__path__, "thumbor_urls."):
-        if not module.name.endswith(("__main__", "detectors.opencv")):
+        if not module.name.endswith(
+            ("__main__", "detectors.opencv", "detectors.features", "detectors.corners")
+        ):
             importlib.import_module(module.name)
     found: list[type[ImageServiceError]] = []
     waiting = [ImageServiceError]

@@ -207,6 +207,24 @@ CASES: tuple[Case, ...] = (
         (("DETECTORS", ("saliency",)),),
     ),
     Case(
+        "smart crop, features (the whole image, greyed band by band)",
+        PHOTO,
+        "300x300/smart/photo.jpg",
+        (("DETECTORS", ("features",)),),
+    ),
+    Case(
+        "smart crop, faces on the small copy then features on the whole image",
+        PHOTO,
+        "300x300/smart/photo.jpg",
+        (("DETECTORS", ("opencv", "features")),),
+    ),
+    Case(
+        "smart crop, features on a turned photo (a grey copy, turned)",
+        Source("turned-photo.jpg", (4000, 3000), fmt="JPEG", params=(("orientation", 6),)),
+        "300x300/smart/turned-photo.jpg",
+        (("DETECTORS", ("features",)),),
+    ),
+    Case(
         "moderation",
         PHOTO,
         "filters:moderate()/photo.jpg",

@@ -647,7 +647,9 @@ def test_a_browsers_first_requests_are_404_not_403(make_client, path):
 
 
 def test_the_app_says_what_it_does(make_client, root):
-    settings = Settings(FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None)
+    settings = Settings(
+        FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=None, DETECTORS=()
+    )
     line = App(settings, concurrency=4).describe()
     assert (
         "signing off" in line and "detectors none" in line and "results cached in nowhere" in line

@@ -20,6 +20,8 @@ from thumbor_urls.moderation import Label, ModerationError, ModerationService
 
 class Faces:
     name = "faces"
+    finds = FACE
+    whole = False
 
     def __init__(self, regions):
         self.regions = regions

@@ -10,7 +10,19 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import allocator, budget, codecs, expiry, grammar, hints, meta, output, pipeline, signed
+from . import (
+    allocator,
+    budget,
+    codecs,
+    expiry,
+    grammar,
+    hints,
+    jsonp,
+    meta,
+    output,
+    pipeline,
+    signed,
+)
 from .allowlists import Allowlists
 from .config import Settings
 from .deadline import Deadline, running_until
@@ -89,6 +101,9 @@ class App:
         self._fingerprint = f"{settings.output_fingerprint()}|{self.source!r}"
         # smart/ and moderation, their answers cached per original in the result store.
         self.detectors = DetectionService.from_settings(settings, results, repr(self.source))
+        if settings.DETECTORS is None:
+            # The default chain depends on what is installed, which the settings do not say.
+            self._fingerprint += f"|{self.detectors.chain}"
         self.moderator = ModerationService.from_settings(settings, results, repr(self.source))
         # What URLs may ask for; None when off, so that nothing at all is done per request.
         self.presets = Presets.from_settings(settings)
@@ -194,7 +209,9 @@ class App:
         routed.append(plan.image)
         self._check_requested_size(plan)
         if plan.meta:
-            return self._meta(plan, trace), "meta"
+            # Checked before the image is loaded: a bad callback costs nothing.
+            callback = jsonp.callback_for(self.settings.META_CALLBACK_NAME, request.query)
+            return self._meta(plan, trace, callback), "meta"
         return self._image(plan, request, trace)
 
     def _plan(self, rest: str) -> Plan:
@@ -240,11 +257,15 @@ class App:
         if isinstance(width, int) and isinstance(height, int):
             pipeline.check_output_pixels((width, height), self.settings.MAX_OUTPUT_PIXELS)
 
-    def _meta(self, plan: Plan, trace: Trace) -> Response:
+    def _meta(self, plan: Plan, trace: Trace, callback: str | None = None) -> Response:
         with trace.stage("load"):
             original = self.source.load(plan.image)
         job = pipeline.run_meta(self.job(plan, original, trace=trace))
         trace.describe(job)
+        if callback is not None:  # JSONP, as Thumbor answers `?callback=`
+            return jsonp.jsonp_response(
+                200, callback, meta.describe(job), {"Cache-Control": "no-cache"}
+            )
         return json_response(200, meta.describe(job), {"Cache-Control": "no-cache"})
 
     def result_key(self, plan: Plan, accepted: str, variant: str = "") -> str:

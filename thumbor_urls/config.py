@@ -19,6 +19,7 @@ from typing import Annotated, Any, NamedTuple, get_type_hints
 
 from . import __version__
 from .accept import NEGOTIABLE
+from .jsonp import InvalidCallback, checked_callback
 from .signing import FULL_LENGTH, SIGNERS
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -179,6 +180,14 @@ def presets(name: str, raw: str) -> tuple[tuple[str, str], ...]:
             raise SettingError(f"{name}: line {number} is not name=options: {line!r}")
         pairs.append((key.strip(), options.strip()))
     return tuple(pairs)
+
+
+def callback_name(name: str, raw: str) -> str:
+    """A JSONP callback: a JavaScript name or dotted path (jsonp.py), or empty for none."""
+    try:
+        return checked_callback(raw.strip()) or ""
+    except InvalidCallback as error:
+        raise SettingError(f"{name}: {error}") from None
 
 
 def text(name: str, raw: str) -> str:
@@ -480,20 +489,34 @@ class Settings(NamedTuple):
             "and `Content-DPR`",
         ),
     ] = False
+    # meta/
+    META_CALLBACK_NAME: Annotated[
+        str,
+        Setting(
+            callback_name,
+            "`meta/` answers JSONP calling this function (a JavaScript name or dotted path), "
+            "whatever `?callback=` asks; empty: `?callback=NAME` chooses",
+        ),
+    ] = ""
     # Smart crop and moderation (detectors/, moderation.py): what they look at, and the policy
     DETECTORS: Annotated[
-        tuple[str, ...],
+        tuple[str, ...] | None,
         Setting(
             names,
-            "comma list of focal-point detectors for `smart/`, tried in order: `opencv`, "
-            "`saliency`, `rekognition`",
+            "comma list of focal-point detectors for `smart/`, tried in order until one finds "
+            "something: `opencv` (Thumbor's faces), `features` (Thumbor's corners), "
+            "`saliency`, `rekognition`; empty: none (`smart/` crops around the alignment)",
             True,
+            "every detector installed: `opencv,features` with OpenCV, else `saliency`",
         ),
-    ] = ()
+    ] = None
     DETECTION_MAX_SIDE: Annotated[
         int,
         Setting(
-            integer(64, 4096), "the detectors (and moderation) see a copy this large at most", True
+            integer(64, 4096),
+            "the detectors (and moderation) see a copy this large at most; `features` sees every "
+            "pixel, as Thumbor's feature detector does",
+            True,
         ),
     ] = 600
     MODERATION: Annotated[

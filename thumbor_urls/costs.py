@@ -39,6 +39,17 @@ DETECTORS_BYTES = 24 * MiB
 # granularity (measured 2 MiB for a 16x16 image through five filters).
 OVERHEAD = 8 * MiB
 DETECTORS_NS = 300e6
+# A detector that looks at the whole image (features): the working set of one band of rows
+# (detectors/corners.py: about a megapixel, at least 16 rows and their margins; the band's
+# grey rows and OpenCV's gradients and eigenvalues), measured 29-37 MiB for a megapixel of
+# noise, and, when the image must be turned first, a grey copy of it and that copy turned.
+# It runs after the detectors that look at the small copy (or before them): the larger of the
+# two phases counts, not their sum.
+WHOLE_BAND_PIXELS = 1 << 20
+WHOLE_BAND_ROWS = 16 + 2 * 5
+WHOLE_BYTES_PER_BAND_PIXEL = 48
+WHOLE_BYTES = 16 * MiB  # numpy's and the allocator's share beside it
+WHOLE_NS = 40.0  # per pixel (measured 20-29 on noise)
 
 
 class Ledger:
@@ -176,7 +187,16 @@ def detect_cost(job: Job, ledger: Ledger, state: State) -> State:
         side = job.settings.DETECTION_MAX_SIDE
         sample = 4 * side * side
         transient = state.frame.bytes // 2 + 4 * sample + DETECTORS_BYTES
-        ledger.step("detection", transient, 0, sample, DETECTORS_NS + 5.0 * state.frame.pixels)
+        ns = DETECTORS_NS + 5.0 * state.frame.pixels
+        detectors = job.detectors
+        if detectors is not None and detectors.looks_at_whole(job.plan) and job.detection is None:
+            frame = state.frame
+            band = max(WHOLE_BAND_PIXELS, WHOLE_BAND_ROWS * max(frame.width, frame.height))
+            whole = WHOLE_BYTES_PER_BAND_PIXEL * band + WHOLE_BYTES
+            grey = 2 * frame.pixels if job.orientation != 1 else 0  # else greyed band by band
+            transient = max(transient, whole) + grey
+            ns += WHOLE_NS * frame.pixels
+        ledger.step("detection", transient, 0, sample, ns)
     return state
 
 

@@ -21,7 +21,7 @@ from . import budget, costs, moderation, transform
 from .config import Settings
 from .deadline import checkpoint
 from .decode import Header, count_frames, decode_frames, draft, open_image
-from .detectors import Detection, sample
+from .detectors import Detection, sample, whole_upright
 from .errors import ImageTooLarge, InvalidFilterArgument, NoSuchKey
 from .filters import FilterContext
 from .geometry import (
@@ -252,14 +252,21 @@ def trim(job: Job) -> None:
 
 def detect(job: Job) -> None:
     """smart/ and smart_crop(): the DETECTORS chain looks at a small copy of the working image
-    (its answer cached per original), then the geometry is planned again around what it found."""
+    (or, a detector that needs it, at the whole of it; the answer is cached per original),
+    then the geometry is planned again around what it found."""
     detectors = job.detectors
     if detectors is None or not detectors.wants(job.plan):
         return
-    variant = f"{job.trim}|{job.settings.RESPECT_ORIENTATION}"
-    job.detection = detectors.detect(
-        job.plan.image, variant, job.source_modified, job.working_size, lambda: _sample(job)
-    )
+    if job.detection is None:  # else found in the store before decoding (_decode_floor)
+        job.detection = detectors.detect(
+            job.plan,
+            job.plan.image,
+            _variant(job),
+            job.source_modified,
+            job.working_size,
+            lambda: _sample(job),
+            lambda: whole_upright(job.frames[0], job.orientation),
+        )
     job.cacheable = job.cacheable and not job.detection.failed
     job.plan = detectors.apply(job.plan, job.detection, job.working_size)
     _plan(job)
@@ -412,11 +419,23 @@ def check_output_pixels(size: tuple[int, int], limit: int) -> None:
         )
 
 
+def _variant(job: Job) -> str:
+    """What besides the original changes the detectors' answer: the pixels they see."""
+    return f"{job.trim}|{job.settings.RESPECT_ORIENTATION}"
+
+
 def _decode_floor(job: Job, size: tuple[int, int]) -> int:
     """The longer side the decoded image must keep for the detectors and moderation."""
     floors = [0]
-    if job.detectors is not None:
-        floors.append(job.detectors.decode_floor(job.plan, size))
+    detectors = job.detectors
+    if detectors is not None:
+        if detectors.looks_at_whole(job.plan) and job.plan.trim is None:
+            # A detector that needs every pixel may have answered before: then the decoder
+            # may shrink the image as much as the rest of the request allows.
+            job.detection = detectors.cached(
+                job.plan, job.plan.image, _variant(job), job.source_modified, job.working_size
+            )
+        floors.append(detectors.decode_floor(job.plan, size, job.detection is not None))
     if job.moderator is not None:
         floors.append(job.moderator.decode_floor(job.plan))
     return max(floors)

@@ -164,7 +164,7 @@ IMAGE_CASES = [
     case("10x10:790x590/fit-in/300x300/g800x600.jpg"),
     case("1000x500:3000x2500/300x200/dandelions.jpg"),
     case("10x10:500x400/fit-in/-200x-200/astronaut.jpg"),  # the lowest PSNR: see above
-    # Flips, alignment, smart (no detectors: the alignment point).
+    # Flips, alignment (smart/: DELIBERATE_DIFFERENCES, and test_differential_features.py).
     case("-300x200/g800x600.jpg"),
     case("300x-200/dandelions.jpg"),
     case("-300x-200/astronaut.jpg"),
@@ -173,8 +173,6 @@ IMAGE_CASES = [
     case("300x100/bottom/g800x600.jpg"),
     case("100x300/right/dandelions.jpg"),
     case("100x300/left/astronaut.jpg"),
-    case("300x200/smart/dandelions.jpg"),
-    case("300x100/left/top/smart/dandelions.jpg"),
     # Trim.
     case("trim/trim.png"),
     case("trim:bottom-right/trim.png"),
@@ -228,7 +226,6 @@ META_CASES = [
     "meta/300x200/g800x600.jpg",
     "meta/fit-in/300x200/filters:grayscale()/g800x600.jpg",
     "meta/-300x-200/g800x600.jpg",
-    "meta/-300x200/smart/g800x600.jpg",
     "meta/10x10:200x200/300x200/g800x600.jpg",
     "meta/10x10:200x200/g800x600.jpg",
     "meta/100x100:5000x5000/200x0/g800x600.jpg",
@@ -408,6 +405,21 @@ def _check_transparent_fill_to_jpeg(ours: Answer, thumbor: Answer) -> None:
     assert psnr(mine.crop((0, 38, 300, 262)), theirs.crop((0, 38, 300, 262))) >= SMOOTH_PSNR
 
 
+def _check_smart_default(ours: Answer, thumbor: Answer) -> None:
+    # Thumbor has no detector unless configured: its smart/ crops around the alignment. Ours,
+    # with DETECTORS unset, uses every detector installed (features with OpenCV, else
+    # saliency); with the same detectors the crops are Thumbor's (test_differential_smart.py,
+    # test_differential_features.py).
+    mine = json.loads(ours.body)["thumbor"]
+    theirs = json.loads(thumbor.body)["thumbor"]
+    assert [p["origin"] for p in theirs["focal_points"]] == ["alignment"]
+    assert (theirs["focal_points"][0]["x"], theirs["focal_points"][0]["y"]) == (0, 0)  # left/top
+    assert mine["detector"] in ("features", "saliency")
+    assert len(mine["focal_points"]) > 1
+    assert json_numbers(mine["operations"]) != json_numbers(theirs["operations"])
+    assert json_numbers(mine["target"]) == json_numbers(theirs["target"])
+
+
 def _pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
     value = image.getpixel(xy)
     assert isinstance(value, tuple)
@@ -449,6 +461,11 @@ DELIBERATE_DIFFERENCES = [
         "/unsafe/meta/300x200/dandelions.jpg",
         "meta/ source: the original's size here, the output's in Thumbor",
         _check_meta_source,
+    ),
+    Difference(
+        "/unsafe/meta/300x100/left/top/smart/dandelions.jpg",
+        "smart/ with DETECTORS unset: every detector installed here, none in Thumbor",
+        _check_smart_default,
     ),
     Difference(
         "/unsafe/300x200/filters:format(jpeg)/dandelions-cutout.png",

@@ -79,6 +79,8 @@ class RekognitionFaceDetector:
     """DetectFaces: a detector of the DETECTORS chain."""
 
     name = "rekognition"
+    finds = FACE
+    whole = False
     origin = "Rekognition"
 
     def __init__(self, client: Any = None, timeout: float = 5.0) -> None:

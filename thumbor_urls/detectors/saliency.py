@@ -1,12 +1,12 @@
 """Where the detail is: edge energy over a grid, with no model and no extra package.
 
 Thumbor's default with no detector is to crop around the alignment point; its feature
-detector needs OpenCV. This one needs only Pillow's C operations on the small copy: an edge
-filter, a box-averaging resize onto a grid of cells, and a little arithmetic on at most a few
-hundred cell values. The cells whose energy stands out from the image's typical energy (its
-median, so that an evenly textured background, grass or sand, does not count as a subject) are
-the focal points, weighted by how much they stand out. The crop then centres on the detail:
-the subject of most photos, and the text or product of most others.
+detector (ours: features.py) needs OpenCV. This one needs only Pillow's C operations on the
+small copy: an edge filter, a box-averaging resize onto a grid of cells, and a little
+arithmetic on at most a few hundred cell values. The cells whose energy stands out from the
+image's typical energy (its median, so that an evenly textured background, grass or sand, does
+not count as a subject) are the focal points, weighted by how much they stand out. The crop
+then centres on the detail: the subject of most photos, and the text or product of most others.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ MIN_EXCESS = 2.0  # in edge-filter levels (0-255): below this the image is flat,
 
 class SaliencyDetector:
     name = "saliency"
+    finds = SALIENCY
+    whole = False
     origin = "Saliency"
 
     def detect(self, image: Image.Image) -> list[Region]:
