@@ -8,14 +8,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .app import App
+from .aws import sih
 from .deadline import Deadline
-from .messages import Request
+from .errors import ImageServiceError
+from .messages import Request, Response, error_response
+from .playground import Playground
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 
 _REASONS = {
     200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
     304: "Not Modified",
     400: "Bad Request",
     403: "Forbidden",
@@ -49,12 +54,16 @@ def request_from_environ(environ: Environ) -> Request:
     )
 
 
-def make_wsgi_app(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+def make_wsgi_app(
+    app: App, playground: Playground | None = None
+) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    """The WSGI application; `playground`: its page and routes too (`/`, `/playground/`)."""
+
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        # waitress says when the client has closed its connection: the work stops then too.
-        gone = environ.get("waitress.client_disconnected")
-        deadline = Deadline(app.settings.REQUEST_DEADLINE_SECONDS, gone if callable(gone) else None)
-        response = app.handle(request_from_environ(environ), deadline)
+        request = request_from_environ(environ)
+        response = playground.handle(request) if playground is not None else None
+        if response is None:
+            response = _image(app, request, environ)
         headers = dict(response.headers)
         headers.setdefault("Content-Length", str(len(response.body)))
         status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
@@ -62,6 +71,20 @@ def make_wsgi_app(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes
         return [response.body]
 
     return wsgi
+
+
+def _image(app: App, request: Request, environ: Environ) -> Response:
+    # waitress says when the client has closed its connection: the work stops then too.
+    gone = environ.get("waitress.client_disconnected")
+    deadline = Deadline(app.settings.REQUEST_DEADLINE_SECONDS, gone if callable(gone) else None)
+    if sih.is_sih_path(request.path):
+        # AWS SIH's base64 requests, translated as the Lambda does, so that the playground's
+        # SIH mode can be tried here too.
+        try:
+            request, _ = sih.rewrite(request, app.settings.SECURITY_KEY)
+        except ImageServiceError as error:
+            return error_response(error, app.settings.ERROR_MAX_AGE)
+    return app.handle(request, deadline)
 
 
 def serve(app: App, host: str, port: int, threads: int = 4) -> None:
@@ -76,8 +99,16 @@ def serve(app: App, host: str, port: int, threads: int = 4) -> None:
         threads,
         app.describe(),
     )
+    playground = Playground(app.settings, host) if app.settings.PLAYGROUND else None
+    if playground is not None:
+        logging.getLogger("thumbor_urls").info(
+            "the playground: http://%s:%d/playground/ (%s)",
+            host,
+            port,
+            playground.signing_offered()[1],
+        )
     waitress.serve(
-        make_wsgi_app(app),
+        make_wsgi_app(app, playground),
         host=host,
         port=port,
         threads=threads,
