@@ -178,15 +178,16 @@ export function generate(params) {
   throw new GrammarError(`no Thumbor path says this: ${problem}`);
 }
 
-// What a URL path may hold as it is (RFC 3986's pchar and `/`); everything else is
-// percent-encoded as UTF-8. The server decodes the path once, as it was written.
-const PATH_SAFE = /[A-Za-z0-9\-._~!$&'()*+,;=:@/]/;
+// What a browser percent-encodes in a path (WHATWG URL's path percent-encode set), and `%`
+// itself, since the server decodes the path once: everything else is written as it is, so the
+// URL reads as libthumbor writes it.
+const PATH_ENCODED = /[\u{0}-\u{20}"#<>?`{}%\u{7f}-\u{10ffff}]/u;
 
 /** `path` as it goes into a URL. */
 export function encodePath(path) {
   let out = "";
   for (const char of path) {
-    out += PATH_SAFE.test(char) ? char : encodeURIComponent(char);
+    out += PATH_ENCODED.test(char) ? encodeURIComponent(char) : char;
   }
   return out;
 }

@@ -215,7 +215,9 @@ function showSigningHelp(why) {
 }
 
 function setUrl(urlPath) {
-  const absolute = new URL(urlPath, location.origin).href;
+  // Not new URL(...).href: Chromium would percent-encode `|` and others the server takes as
+  // they are, and the URL would no longer read as libthumbor writes it.
+  const absolute = location.origin + urlPath;
   $("url").value = absolute;
   $("open-url").href = absolute;
 }
@@ -279,6 +281,7 @@ async function showResult(urlPath, params, current) {
       image.removeAttribute("src");
       const message = body?.message ? `${response.status} ${body.code}: ${body.message}` : `${response.status}: ${text}`;
       showError(message);
+      image.dataset.url = urlPath;
       const unsigned = body?.code === "UnsafeUrlNotAllowed" || body?.code === "SignatureDoesNotMatch";
       showSigningHelp(unsigned && !state.server.signs ? state.server.config.signing?.why : "");
       $("result-info").textContent = `${response.status} in ${ms} ms`;
@@ -289,6 +292,8 @@ async function showResult(urlPath, params, current) {
     image.removeAttribute("src");
     $("result-json").hidden = false;
     $("result-json").textContent = JSON.stringify(body, null, 2);
+    image.dataset.state = "json";
+    image.dataset.url = urlPath;
     $("result-info").textContent = `${type}, ${formatBytes(blob.size)}, ${ms} ms`;
     if (body?.thumbor && params) drawMeta(body.thumbor, params);
     announce("meta/ answered.");
@@ -309,6 +314,7 @@ async function showResult(urlPath, params, current) {
   const size = image.naturalWidth ? `${image.naturalWidth}×${image.naturalHeight}` : "size unknown";
   image.alt = `The result: ${size}, ${format}`;
   image.dataset.state = "loaded";
+  image.dataset.url = urlPath;
   $("result-info").textContent = `${size}, ${format}, ${formatBytes(blob.size)}, answered in ${ms} ms`;
   announce(`Result: ${size}, ${format}, ${formatBytes(blob.size)}.`);
   if (params) await showMetaOf(params, current);
