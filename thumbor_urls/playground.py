@@ -8,7 +8,8 @@ signatures.
     /playground/config.json   what this server offers the page (listing, signing)
     /playground/filters.json  the filter registry (filters/catalog.py)
     /playground/images.json   ?offset=&limit=: a page of the originals (listing.py)
-    /playground/sign          ?path=: the signed URL of a Thumbor path (PLAYGROUND_SIGNING)
+    /playground/sign          ?path=: the signed URL of a Thumbor path (PLAYGROUND_SIGNING);
+                              with &style=sih, of an SIH request's path
 
 On AWS the page is static: it finds no images.json (and asks for a typed key), and the
 deployed config.json and filters.json are written beside it when it is uploaded.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from . import grammar, listing
+from . import grammar, listing, signing
 from .config import Settings
 from .errors import ImageServiceError, InvalidUrl, NoSuchKey, SigningNotOffered
 from .filters.catalog import describe
@@ -135,6 +136,9 @@ class Playground:
         path = request.query.get("path")
         if not path:
             raise InvalidUrl("sign needs ?path=<the Thumbor path after /unsafe/>")
+        if request.query.get("style") == "sih":
+            # SIH's ?signature=: hex HMAC-SHA256 of the path as sent.
+            return f"{path}?signature={signing.sih_signature(self.settings.SECURITY_KEY, path)}"
         # Through the grammar, as `thumbor-urls sign` does: the canonical path, signed.
         params = grammar.parse(path, max_filters=self.settings.MAX_FILTERS)
         return grammar.generate_url(params, self.settings.SECURITY_KEY)

@@ -12,7 +12,7 @@ from .aws import sih
 from .deadline import Deadline
 from .errors import ImageServiceError
 from .messages import Request, Response, error_response
-from .playground import Playground
+from .playground import PAGE_FOLDER, Playground
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -99,7 +99,10 @@ def serve(app: App, host: str, port: int, threads: int = 4) -> None:
         threads,
         app.describe(),
     )
-    playground = Playground(app.settings, host) if app.settings.PLAYGROUND else None
+    # Only where the page's files are (a checkout of the repository): an installed package or
+    # the container serves images alone, with no listing of its originals.
+    offered = app.settings.PLAYGROUND and PAGE_FOLDER.is_dir()
+    playground = Playground(app.settings, host) if offered else None
     if playground is not None:
         logging.getLogger("thumbor_urls").info(
             "the playground: http://%s:%d/playground/ (%s)",
