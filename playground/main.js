@@ -373,13 +373,23 @@ function hideError() {
 /** The path of a pasted URL, whatever origin it names. */
 function pathOf(text) {
   const trimmed = text.trim();
+  let url;
   try {
-    const url = new URL(trimmed, location.origin);
-    return { path: decodeURIComponent(url.pathname), raw: url.pathname, search: url.search };
+    url = new URL(trimmed, location.origin);
   } catch {
     return { path: trimmed, raw: trimmed, search: "" };
   }
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    // a stray `%`: read as written
+  }
+  return { path, raw: url.pathname, search: url.search };
 }
+
+// Thumbor's signatures: 28 characters of URL-safe base64 (HMAC-SHA1).
+const SIGNATURE = /^[A-Za-z0-9_-]{27}=$/;
 
 async function readUrl(editor, schedule) {
   const { path, raw, search } = pathOf($("url").value);
@@ -397,11 +407,14 @@ async function readUrl(editor, schedule) {
   }
   // After unsafe/ or the signature: this page asks as it would ask for the image (re-signed
   // where it signs; a signed URL pasted on a page that does not sign is asked as written).
-  const rest = path.replace(/^\/+/, "").replace(/^[^/]*\//, "");
+  const whole = path.replace(/^\/+/, "");
+  const first = whole.split("/")[0];
+  const signed = SIGNATURE.test(first);
+  // A path pasted without unsafe/ or a signature is the options and the image alone.
+  const rest = first === "unsafe" || signed ? whole.slice(first.length + 1) : whole;
   let urlPath;
   try {
-    const first = path.replace(/^\/+/, "").split("/")[0];
-    urlPath = first === "unsafe" || state.server.signs ? await state.server.thumborUrl(rest) : raw + search;
+    urlPath = signed && !state.server.signs ? raw + search : await state.server.thumborUrl(rest);
   } catch (error) {
     showProblems([error.message]);
     return;

@@ -35,6 +35,7 @@ SCREENSHOT = ROOT / "docs" / "playground.png"
 KEY = "playground-key"
 TIMES = "\u00d7"  # the page writes sizes as 300x200 with a multiplication sign
 TIMEOUT = 20_000  # ms: two cores shared with other work
+expect.set_options(timeout=TIMEOUT)
 
 
 def server_env(tmp: Path, **settings: object) -> dict[str, str]:
@@ -319,6 +320,13 @@ def test_a_pasted_url_fills_the_controls(page: Page, server: Server) -> None:
     wait_for_result(page, PASTED)
     # The unknown filter is kept as written; the server says it ignored it.
     expect(page.locator("#problems")).to_contain_text("Ignored by the server: nope(1,2)")
+    # A path without unsafe/ or a signature, and one with a stray `%`, are read too.
+    page.fill("#url", "fit-in/120x90/filters:grayscale()/pan.gif")
+    page.press("#url", "Enter")
+    wait_for_result(page, "/unsafe/fit-in/120x90/filters:grayscale()/pan.gif")
+    page.fill("#url", "/unsafe/100x100/100%.jpg")
+    page.press("#url", "Enter")
+    wait_for_result(page, "/unsafe/100x100/100%25.jpg", "error")
 
 
 def test_copy_puts_the_url_on_the_clipboard(browser: Browser, server: Server) -> None:
