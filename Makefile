@@ -43,7 +43,18 @@ typecheck: setup
 peers:
 	bash tests/peers/install_thumbor.sh .venv-thumbor
 
-unit: setup peers deploy-tools
+# Headless Chromium for the playground's browser tests: Debian's package, installed when missing
+# (as root, or through sudo), and nothing to do once it is there. `make serve` never needs it.
+CHROMIUM := /usr/lib/chromium/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: browser
+browser: $(if $(CHROMIUM_PATH),,$(CHROMIUM))
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install Chromium for the browser tests (or set CHROMIUM_PATH)" >&2; exit 1; }
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation
+
+unit: setup peers deploy-tools browser
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck unit
@@ -102,7 +113,9 @@ invoke-local: setup node_modules/.installed
 offline: setup node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx sls offline --stage local
 
-# The demo page into a deployed stack's demo UI bucket (deployDemoUi=Yes), with your AWS credentials.
+# The playground into a deployed stack's demo UI bucket (deployDemoUi=Yes), under playground/, with
+# your AWS credentials: by hand (scripts/playground-deploy.js does it on `sls deploy` once it is
+# among serverless.yml's plugins).
 DEPLOY_STAGE ?= dev
 DEPLOY_REGION ?= us-east-1
 STACK := thumbor-urls-$(DEPLOY_STAGE)

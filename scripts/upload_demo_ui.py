@@ -1,42 +1,94 @@
-"""Upload the demo page (demo-ui/) to the demo UI bucket, under `demo-ui/`, where CloudFront
-serves it (https://<distribution>/demo-ui/index.html, the stack's DemoUiUrl output).
+"""The playground as a static site (playground/, plus the filter registry as filters.json and the
+deployed page's config.json), under `playground/` in the demo UI bucket, where CloudFront
+serves it: https://<distribution>/playground/index.html, pointed at the same distribution.
 
-    python scripts/upload_demo_ui.py BUCKET      (or: make demo-ui STAGE=dev REGION=us-east-1)
-
-boto3 takes credentials and the endpoint (AWS_ENDPOINT_URL) from the environment as usual.
+    python scripts/upload_demo_ui.py BUCKET       upload it (boto3: credentials and endpoint
+                                                  from the environment, as usual)
+    python scripts/upload_demo_ui.py --out DIR    write it into DIR (for the deploy plugin,
+                                                  scripts/playground-deploy.js, or any sync)
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-import boto3  # type: ignore[import-untyped]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the package of this checkout, installed or not
 
-FOLDER = Path(__file__).resolve().parent.parent / "demo-ui"
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+from thumbor_urls.filters.catalog import describe  # noqa: E402
+from thumbor_urls.playground import CONTENT_TYPES, PAGE_FOLDER  # noqa: E402
+
+PREFIX = "playground/"
+JSON_TYPE = "application/json"
+# What the deployed page is told: no listing (it takes a typed key), no signing (it never sees
+# the key, and says how to sign).
+DEPLOYED_CONFIG = {
+    "mode": "deployed",
+    "listing": False,
+    "signing": {
+        "offered": False,
+        "why": "the deployed page never sees the signing key: sign URLs with libthumbor or "
+        "`thumbor-urls sign`",
+    },
+}
+
+
+class SiteFile(NamedTuple):
+    key: str
+    body: bytes
+    content_type: str
+
+
+def site_files() -> Iterator[SiteFile]:
+    """Every file of the deployed page, by its key in the bucket."""
+    for path in sorted(PAGE_FOLDER.iterdir()):
+        if path.suffix in CONTENT_TYPES and not path.name.startswith("."):
+            yield SiteFile(PREFIX + path.name, path.read_bytes(), CONTENT_TYPES[path.suffix])
+    yield SiteFile(PREFIX + "filters.json", json.dumps(describe()).encode(), JSON_TYPE)
+    yield SiteFile(PREFIX + "config.json", json.dumps(DEPLOYED_CONFIG).encode(), JSON_TYPE)
+
+
+def write(folder: Path) -> list[str]:
+    keys = []
+    for file in site_files():
+        target = folder / file.key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(file.body)
+        keys.append(file.key)
+    # What the plugin sets as each object's Content-Type.
+    types = {file.key: file.content_type for file in site_files()}
+    (folder / "content-types.json").write_text(json.dumps(types, indent=1))
+    return keys
 
 
 def upload(bucket: str) -> list[str]:
+    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - only for uploads
+
     s3 = boto3.client("s3")
     keys = []
-    for path in sorted(FOLDER.iterdir()):
-        if path.suffix not in TYPES:
-            continue
-        key = f"demo-ui/{path.name}"
+    for file in site_files():
         s3.put_object(
             Bucket=bucket,
-            Key=key,
-            Body=path.read_bytes(),
-            ContentType=TYPES[path.suffix],
+            Key=file.key,
+            Body=file.body,
+            ContentType=file.content_type,
+            # Short: a deploy shows within minutes, with no invalidation.
             CacheControl="public, max-age=300",
         )
-        keys.append(key)
+        keys.append(file.key)
     return keys
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) == 3 and argv[1] == "--out":
+        for key in write(Path(argv[2])):
+            print(Path(argv[2]) / key)
+        return 0
+    if len(argv) != 2 or argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)
         return 2
     for key in upload(argv[1]):

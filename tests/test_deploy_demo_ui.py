@@ -1,4 +1,6 @@
-"""The demo page: its URL builder (run in node) and its upload to the demo UI bucket (moto)."""
+"""The playground deployed with the stack: the static site scripts/upload_demo_ui.py makes (the
+page, filters.json, the deployed config.json), its upload to the demo UI bucket (moto), and the
+plugin that uploads it after `sls deploy` (scripts/playground-deploy.js, in node)."""
 
 from __future__ import annotations
 
@@ -8,59 +10,147 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.aws_fixtures import MotoAws
+from thumbor_urls.filters.catalog import describe
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "upload_demo_ui.py"
+PLUGIN = ROOT / "scripts" / "playground-deploy.js"
+PAGE = sorted(
+    p.name for p in (ROOT / "playground").iterdir() if p.suffix in {".html", ".js", ".css"}
+)
+KEYS = sorted(
+    [*(f"playground/{name}" for name in PAGE), "playground/filters.json", "playground/config.json"]
+)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-@pytest.mark.parametrize(
-    ("options", "path"),
-    [
-        ({"key": "a.jpg", "width": "300", "height": "200"}, "/unsafe/300x200/a.jpg"),
-        (
-            {"key": "/a b/c.png", "width": "300", "height": "", "fitIn": True, "smart": True,
-             "filters": "filters:grayscale():quality(70)"},
-            "/unsafe/fit-in/300x0/smart/filters:grayscale():quality(70)/a%20b/c.png",
-        ),
-        ({"key": "x.gif", "width": "-5", "height": "0"}, "/unsafe/x.gif"),
-    ],
-)  # fmt: skip
-def test_url_builder(options: dict[str, object], path: str) -> None:
-    script = (
-        f"const {{buildPath}} = require({json.dumps(str(ROOT / 'demo-ui' / 'app.js'))});"
-        f"process.stdout.write(buildPath({json.dumps(options)}));"
-    )
-    command = ["node", "-e", script]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
+        env=env, check=False,
+    )  # fmt: skip
+
+
+def test_the_static_site(tmp_path: Path) -> None:
+    done = run("--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stdout == path
+    types = json.loads((tmp_path / "content-types.json").read_text())
+    assert sorted(types) == KEYS
+    assert types["playground/index.html"] == "text/html; charset=utf-8"
+    assert types["playground/main.js"] == "text/javascript; charset=utf-8"
+    assert (tmp_path / "playground" / "index.html").read_bytes() == (
+        ROOT / "playground" / "index.html"
+    ).read_bytes()
+    assert json.loads((tmp_path / "playground" / "filters.json").read_text()) == json.loads(
+        json.dumps(describe())
+    )
+    config = json.loads((tmp_path / "playground" / "config.json").read_text())
+    assert (config["mode"], config["listing"], config["signing"]["offered"]) == (
+        "deployed",
+        False,
+        False,
+    )
+    # The page names its scripts relative to itself: it works under any prefix.
+    page = (ROOT / "playground" / "index.html").read_text()
+    assert '<script type="module" src="main.js"></script>' in page
 
 
-def test_page_loads_its_script() -> None:
-    page = (ROOT / "demo-ui" / "index.html").read_text()
-    assert '<script src="app.js"></script>' in page
-    assert 'id="form"' in page
+def test_usage() -> None:
+    assert run().returncode == 2
+    assert run("--out").returncode == 2
 
 
 def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:
     bucket = moto_aws.bucket("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(moto_aws.env())
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "upload_demo_ui.py"), bucket],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
+    done = run(bucket, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [
-        f"s3://{bucket}/demo-ui/app.js",
-        f"s3://{bucket}/demo-ui/index.html",
-    ]
+    assert sorted(done.stdout.split()) == [f"s3://{bucket}/{key}" for key in KEYS]
     s3 = moto_aws.client("s3")
-    head = s3.head_object(Bucket=bucket, Key="demo-ui/index.html")
+    head = s3.head_object(Bucket=bucket, Key="playground/index.html")
     assert head["ContentType"] == "text/html; charset=utf-8"
-    page = s3.get_object(Bucket=bucket, Key="demo-ui/index.html")["Body"].read()
-    assert page == (ROOT / "demo-ui" / "index.html").read_bytes()
+    assert head["CacheControl"] == "public, max-age=300"
+    page = s3.get_object(Bucket=bucket, Key="playground/index.html")["Body"].read()
+    assert page == (ROOT / "playground" / "index.html").read_bytes()
+
+
+# -- the plugin ------------------------------------------------------------------------------
+
+HARNESS = """
+const Plugin = require(process.env.PLUGIN);
+const test = JSON.parse(process.env.CASE);
+const calls = [], infos = [];
+const provider = {
+  naming: { getStackName: () => 'thumbor-urls-dev' },
+  request: async (service, method, params) => {
+    if (method === 'describeStacks') return { Stacks: [{ Outputs: test.outputs }] };
+    calls.push({ service, method, Bucket: params.Bucket, Key: params.Key,
+                 ContentType: params.ContentType, CacheControl: params.CacheControl,
+                 bytes: params.Body.length });
+    return {};
+  },
+};
+const serverless = { serviceDir: test.serviceDir, classes: { Error }, getProvider: () => provider };
+const plugin = new Plugin(serverless, {}, { log: { info: (m) => infos.push(m) } });
+plugin.hooks['after:deploy:deploy']().then(
+  () => process.stdout.write(JSON.stringify({ calls, infos, error: null })),
+  (e) => process.stdout.write(JSON.stringify({ calls, infos, error: e.message })),
+);
+"""
+NODE = shutil.which("node")
+
+
+def run_plugin(service: Path, outputs: list[dict[str, str]], python: str) -> dict[str, Any]:
+    case = {"serviceDir": str(service), "outputs": outputs}
+    env = {
+        **os.environ,
+        "PLUGIN": str(PLUGIN),
+        "CASE": json.dumps(case),
+        "PYTHON_FOR_PLAYGROUND": python,
+    }
+    done = subprocess.run(
+        [str(NODE), "-e", HARNESS], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+needs_node = pytest.mark.skipif(NODE is None, reason="needs node (the plugin is JavaScript)")
+
+
+@needs_node
+def test_the_plugin_uploads_the_site_after_deploy(tmp_path: Path) -> None:
+    outputs = [{"OutputKey": "DemoUiBucket", "OutputValue": "the-demo-bucket"}]
+    result = run_plugin(tmp_path, outputs, sys.executable)
+    assert result["error"] is None
+    assert sorted(call["Key"] for call in result["calls"]) == KEYS
+    assert {(c["service"], c["method"], c["Bucket"]) for c in result["calls"]} == {
+        ("S3", "putObject", "the-demo-bucket")
+    }
+    index = next(c for c in result["calls"] if c["Key"] == "playground/index.html")
+    assert index["ContentType"] == "text/html; charset=utf-8"
+    assert index["bytes"] == (ROOT / "playground" / "index.html").stat().st_size
+    assert result["infos"] == [
+        f"the playground: {len(KEYS)} files in s3://the-demo-bucket/playground/"
+    ]
+
+
+@needs_node
+def test_the_plugin_does_nothing_without_a_demo_ui_bucket(tmp_path: Path) -> None:
+    result = run_plugin(
+        tmp_path, [{"OutputKey": "ApiEndpoint", "OutputValue": "x"}], sys.executable
+    )
+    assert (result["error"], result["calls"]) == (None, [])
+
+
+@needs_node
+def test_the_plugin_fails_the_deploy_when_the_site_cannot_be_built(tmp_path: Path) -> None:
+    outputs = [{"OutputKey": "DemoUiBucket", "OutputValue": "b"}]
+    result = run_plugin(tmp_path, outputs, str(tmp_path / "no-python"))
+    assert result["error"].startswith("the playground could not be built")
+    assert result["calls"] == []

@@ -716,6 +716,23 @@ class Settings(NamedTuple):
             "expires them with the results); 0 keeps none",
         ),
     ] = 1 << 30
+    # The playground (the local server only: thumbor_urls/playground.py)
+    PLAYGROUND: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "serve the playground page at `/playground/` (and `/` redirects there) with a "
+            "listing of the originals' names",
+        ),
+    ] = True
+    PLAYGROUND_SIGNING: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "let the playground page have its URLs signed with `SECURITY_KEY`, for development: "
+            "only while the server listens on loopback and is asked by a loopback name",
+        ),
+    ] = False
     # AWS (the Lambda handler only; named like AWS's Serverless Image Handler's variables)
     SOURCE_BUCKETS: Annotated[
         tuple[str, ...],

@@ -111,6 +111,13 @@ class OriginNotAllowed(ImageServiceError):
     status, code = 403, "OriginNotAllowed"
 
 
+class SigningNotOffered(ImageServiceError):
+    """(local server) the playground asked for a signature, and this server does not sign for
+    it: no `SECURITY_KEY`, `PLAYGROUND_SIGNING` off, or not on loopback."""
+
+    status, code = 403, "SigningNotOffered"
+
+
 class BucketNotAllowed(ImageServiceError):
     """(Lambda) an `s3:<bucket>/` that is not one of `SOURCE_BUCKETS`."""
 

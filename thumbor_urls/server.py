@@ -9,13 +9,16 @@ from urllib.parse import parse_qsl
 
 from .app import App
 from .deadline import Deadline
-from .messages import Request
+from .messages import Request, Response
+from .playground import PAGE_FOLDER, Playground
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 
 _REASONS = {
     200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
     304: "Not Modified",
     400: "Bad Request",
     403: "Forbidden",
@@ -50,12 +53,16 @@ def request_from_environ(environ: Environ) -> Request:
     )
 
 
-def make_wsgi_app(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+def make_wsgi_app(
+    app: App, playground: Playground | None = None
+) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    """The WSGI application; `playground`: its page and routes too (`/`, `/playground/`)."""
+
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        # waitress says when the client has closed its connection: the work stops then too.
-        gone = environ.get("waitress.client_disconnected")
-        deadline = Deadline(app.settings.REQUEST_DEADLINE_SECONDS, gone if callable(gone) else None)
-        response = app.handle(request_from_environ(environ), deadline)
+        request = request_from_environ(environ)
+        response = playground.handle(request) if playground is not None else None
+        if response is None:
+            response = _image(app, request, environ)
         headers = dict(response.headers)
         headers.setdefault("Content-Length", str(len(response.body)))
         status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
@@ -63,6 +70,13 @@ def make_wsgi_app(app: App) -> Callable[[Environ, StartResponse], Iterable[bytes
         return [response.body]
 
     return wsgi
+
+
+def _image(app: App, request: Request, environ: Environ) -> Response:
+    # waitress says when the client has closed its connection: the work stops then too.
+    gone = environ.get("waitress.client_disconnected")
+    deadline = Deadline(app.settings.REQUEST_DEADLINE_SECONDS, gone if callable(gone) else None)
+    return app.handle(request, deadline)
 
 
 def serve(app: App, host: str, port: int, threads: int = 4) -> None:
@@ -77,8 +91,19 @@ def serve(app: App, host: str, port: int, threads: int = 4) -> None:
         threads,
         app.describe(),
     )
+    # Only where the page's files are (a checkout of the repository): an installed package or
+    # the container serves images alone, with no listing of its originals.
+    offered = app.settings.PLAYGROUND and PAGE_FOLDER.is_dir()
+    playground = Playground(app.settings, host) if offered else None
+    if playground is not None:
+        logging.getLogger("thumbor_urls").info(
+            "the playground: http://%s:%d/playground/ (%s)",
+            host,
+            port,
+            playground.signing_offered()[1],
+        )
     waitress.serve(
-        make_wsgi_app(app),
+        make_wsgi_app(app, playground),
         host=host,
         port=port,
         threads=threads,

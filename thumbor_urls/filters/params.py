@@ -37,6 +37,10 @@ REQUIRED: Any = _Required()  # the default of a parameter that has none
 IMAGE = "image"  # the kind of a parameter that names another image (watermark, frame)
 
 
+# (low, high): None leaves that side open.
+Bounds = tuple[float | None, float | None]
+
+
 class Param(NamedTuple):
     """One typed parameter. `parse` turns the URL text into a value or raises ValueError;
     `kind` names what it reads (Thumbor's type name, or IMAGE)."""
@@ -45,6 +49,12 @@ class Param(NamedTuple):
     kind: str
     parse: Callable[[str], Any]
     default: Any = REQUIRED
+    # What `parse` checks, declared again for those who cannot call it (the playground checks
+    # arguments in the browser): the text's pattern (a regex that JavaScript reads the same)
+    # and the values it refuses below or above. None: only `parse` knows.
+    pattern: str | None = None
+    refuse: Bounds | None = None
+    choices: tuple[str, ...] | None = None  # the only values (in any case)
 
     @property
     def required(self) -> bool:
@@ -57,9 +67,6 @@ POSITIVE_NUMBER = r"\d+"
 POSITIVE_NONZERO_NUMBER = r"\d*[1-9]\d*"
 DECIMAL_NUMBER = r"-?(?:\d+\.?\d*|\d*\.?\d+)"
 BOOLEAN = r"[Tt]rue|[Ff]alse|1|0"
-
-# (low, high): None leaves that side open.
-Bounds = tuple[float | None, float | None]
 
 
 def _bounded(value: Any, clamp: Bounds | None, refuse: Bounds | None) -> Any:
@@ -106,7 +113,7 @@ def _number(kind: str, pattern: str, convert: Callable[[str], float], what: str)
                 raise ValueError(f"expected {what} ({pattern}), got {text!r}")
             return _bounded(convert(text), clamp, refuse)
 
-        return Param(name, kind, parse, default)
+        return Param(name, kind, parse, default, pattern, refuse)
 
     return declare
 
@@ -128,7 +135,7 @@ def Boolean(name: str, default: Any = REQUIRED) -> Param:
             raise ValueError(f"expected true, false, 1 or 0, got {text!r}")
         return text in ("true", "True", "1")
 
-    return Param(name, "Boolean", parse, default)
+    return Param(name, "Boolean", parse, default, BOOLEAN)
 
 
 def _unquoted(text: str) -> str:
@@ -147,7 +154,7 @@ def String(name: str, pattern: str = r".+", default: Any = REQUIRED) -> Param:
             raise ValueError(f"{text!r} is not valid here")
         return text
 
-    return Param(name, "String", parse, default)
+    return Param(name, "String", parse, default, pattern)
 
 
 def Choice(name: str, choices: Sequence[str], default: Any = REQUIRED) -> Param:
@@ -160,7 +167,7 @@ def Choice(name: str, choices: Sequence[str], default: Any = REQUIRED) -> Param:
         except KeyError:
             raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}") from None
 
-    return Param(name, "|".join(choices), parse, default)
+    return Param(name, "|".join(choices), parse, default, choices=tuple(choices))
 
 
 def Overlay(name: str) -> Param:

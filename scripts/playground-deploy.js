@@ -1,0 +1,56 @@
+'use strict';
+// Serverless plugin: after `sls deploy` (deployDemoUi=Yes), the playground goes into the stack's
+// demo UI bucket under playground/, where CloudFront serves it beside the image API, so that the
+// page is deployed with the stack and no separate step. scripts/upload_demo_ui.py --out writes
+// the static site (the page, the filter registry as filters.json, the deployed config.json);
+// this uploads it with the framework's own credentials. No DemoUiBucket output: nothing to do.
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const SCRIPT = path.join(__dirname, 'upload_demo_ui.py');
+const OUTPUT = 'DemoUiBucket'; // resources/outputs.yml
+
+class PlaygroundDeploy {
+  constructor(serverless, options, { log }) {
+    this.serverless = serverless;
+    this.provider = serverless.getProvider('aws');
+    this.log = log;
+    this.hooks = { 'after:deploy:deploy': () => this.deploy() };
+  }
+
+  async bucket() {
+    const stackName = this.provider.naming.getStackName();
+    const result = await this.provider.request('CloudFormation', 'describeStacks', { StackName: stackName });
+    const outputs = (result.Stacks && result.Stacks[0] && result.Stacks[0].Outputs) || [];
+    const output = outputs.find((o) => o.OutputKey === OUTPUT);
+    return output ? output.OutputValue : null;
+  }
+
+  async deploy() {
+    const bucket = await this.bucket();
+    if (!bucket) return;
+    const folder = path.join(this.serverless.serviceDir, '.serverless', 'playground');
+    fs.rmSync(folder, { recursive: true, force: true });
+    const python = process.env.PYTHON_FOR_PLAYGROUND || 'python3';
+    const built = spawnSync(python, [SCRIPT, '--out', folder], { encoding: 'utf8' });
+    if (built.status !== 0) {
+      throw new this.serverless.classes.Error(
+        `the playground could not be built (${python} ${SCRIPT}): ${built.stderr || built.error}`,
+      );
+    }
+    const types = JSON.parse(fs.readFileSync(path.join(folder, 'content-types.json'), 'utf8'));
+    for (const [key, contentType] of Object.entries(types)) {
+      await this.provider.request('S3', 'putObject', {
+        Bucket: bucket,
+        Key: key,
+        Body: fs.readFileSync(path.join(folder, key)),
+        ContentType: contentType,
+        CacheControl: 'public, max-age=300',
+      });
+    }
+    this.log.info(`the playground: ${Object.keys(types).length} files in s3://${bucket}/playground/`);
+  }
+}
+
+module.exports = PlaygroundDeploy;
