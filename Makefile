@@ -114,8 +114,7 @@ offline: setup node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx sls offline --stage local
 
 # The playground into a deployed stack's demo UI bucket (deployDemoUi=Yes), under playground/, with
-# your AWS credentials: by hand (scripts/playground-deploy.js does it on `sls deploy` once it is
-# among serverless.yml's plugins).
+# your AWS credentials, by hand: `sls deploy` does it too (scripts/playground-deploy.js).
 DEPLOY_STAGE ?= dev
 DEPLOY_REGION ?= us-east-1
 STACK := thumbor-urls-$(DEPLOY_STAGE)

@@ -19,13 +19,20 @@ const DOMAIN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 // CloudWatch Logs accepts only these retentions (days).
 const RETENTIONS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
   2557, 2922, 3288, 3653];
+// The local server's (thumbor_urls/playground.py, CONTENT_SECURITY_POLICY): the same page.
+const PLAYGROUND_CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+  + "base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+// The query parameters SIH (v7) reads (thumbor_urls/sih/request.py).
+const SIH_QUERY = ["expires", "fit", "flip", "flop", "format", "grayscale", "height", "rotate",
+  "signature", "width"];
 const EMAIL = /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/;
 // Every bucket name the stack makes is <prefix>-<12-digit account id>-<suffix of 7 or 8>.
 const MAX_PREFIX = 63 - 13 - 8;
 
 const NAMES = [
   "namePrefix", "sourceBuckets", "createSourceBucket", "enableSignature", "allowUnsafeUrl",
-  "secretsManagerSecret", "secretsManagerKey", "autoWebp", "autoAvif", "clientHints",
+  "secretsManagerSecret", "secretsManagerKey", "autoWebp", "autoAvif", "clientHints", "sihCompat",
+  "httpOrigins", "allowedSources",
   "corsEnabled", "corsOrigin", "deployDemoUi", "enableDefaultFallbackImage", "fallbackImageBucket",
   "fallbackImageKey", "cloudFrontPriceClass", "logRetentionDays", "resultTtlDays", "memorySize",
   "architecture", "kmsKeyArn", "detectors", "moderation", "reservedConcurrency",
@@ -74,7 +81,7 @@ async function compute({ resolveVariable }) {
   const local = stage === "local";
 
   const signature = yesNo(params, "enableSignature");
-  for (const name of ["autoWebp", "autoAvif", "clientHints", "corsEnabled", "deployDemoUi",
+  for (const name of ["autoWebp", "autoAvif", "clientHints", "sihCompat", "corsEnabled", "deployDemoUi",
     "enableDefaultFallbackImage", "moderation", "monitoring"]) yesNo(params, name);
   if (!PRICE_CLASSES.includes(params.cloudFrontPriceClass)) {
     fail(`cloudFrontPriceClass must be one of ${PRICE_CLASSES.join(", ")}`);
@@ -146,6 +153,17 @@ async function compute({ resolveVariable }) {
     fail("webAclArn must be the ARN of a CloudFront (global, us-east-1) WAFv2 web ACL");
   }
 
+  // HTTP origins make the function fetch what URLs name: only from the hosts the operator lists
+  // (`*`, explicitly, for any public host; the loader refuses private addresses either way).
+  const http = yesNo(params, "httpOrigins");
+  const sources = list(params.allowedSources);
+  if (http && !sources.length) {
+    fail("httpOrigins=Yes needs allowedSources: the hosts to fetch from (comma list), or * for any public host");
+  }
+  if (!http && sources.length) fail("allowedSources is for httpOrigins=Yes");
+  if (sources.includes("*") && sources.length > 1) fail("allowedSources: * (any public host) stands alone");
+  for (const source of sources) if (/\s/.test(source)) fail(`allowedSources: "${source}" has a space`);
+
   const aliases = list(params.domainName.toLowerCase());
   for (const alias of aliases) if (!DOMAIN.test(alias)) fail(`domainName: "${alias}" is not a domain name`);
   if (aliases.length && !CERTIFICATE.test(params.certificateArn)) {
@@ -209,6 +227,8 @@ async function compute({ resolveVariable }) {
         ORIGIN_SECRET: { Ref: "OriginSecret" },
       };
   env.ALLOW_UNSAFE_URL = unsafe;
+  env.LOADERS = http ? "s3,http" : "";
+  env.ALLOWED_SOURCES = sources.includes("*") ? "" : sources.join(",");
   env.MAX_SOURCE_PIXELS = String(maxSourcePixels);
 
   const formats = [];
@@ -229,11 +249,17 @@ async function compute({ resolveVariable }) {
     signingPolicy,
     fallbackPolicy,
     acceptFormats: JSON.stringify(formats),
+    // The query strings that change an answer, in the cache key and passed on to the function:
+    // SIH's signature (and, with sihCompat=Yes, its v7 edits and expiry), meta/'s JSONP callback.
+    queryStrings: params.sihCompat === "Yes" ? ["callback", ...SIH_QUERY] : ["callback", "signature"],
     aliases: aliases.length ? aliases : NO_VALUE,
     viewerCertificate: aliases.length
       ? { AcmCertificateArn: params.certificateArn, SslSupportMethod: "sni-only", MinimumProtocolVersion: "TLSv1.2_2021" }
       : { CloudFrontDefaultCertificate: true },
     url: aliases.length ? `https://${aliases[0]}` : { "Fn::Sub": "https://${Distribution.DomainName}" },
+    playgroundUrl: aliases.length ? `https://${aliases[0]}/playground/index.html`
+      : { "Fn::Sub": "https://${Distribution.DomainName}/playground/index.html" },
+    playgroundCsp: PLAYGROUND_CSP,
     reservedConcurrency: reserved === null ? NO_VALUE : reserved,
     reservedLabel: reserved === null ? "none" : String(reserved),
     apiThrottleRate: rate,

@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from thumbor_urls.playground import CONTENT_SECURITY_POLICY
+from thumbor_urls.sih import request as sih_request
+
 ROOT = Path(__file__).resolve().parent.parent
 NPX = shutil.which("npx")
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -58,6 +61,9 @@ FULL = {
     "originShieldRegion": "us-east-1",
     "alarmEmail": "ops@example.com",
     "clientHints": "Yes",
+    "sihCompat": "Yes",
+    "httpOrigins": "Yes",
+    "allowedSources": "images.example.com, cdn.example.com",
 }
 # A stack moved from AWS's Serverless Image Handler: its parameter names, as its console shows
 # them and as its template names them, its secret reused; in another stage and region.
@@ -317,7 +323,7 @@ def elf_machine(data: bytes) -> int:
 # -- the zip ---------------------------------------------------------------------------------
 
 
-def test_zip_holds_the_function_and_pillow_only(default: Packaged) -> None:
+def test_zip_holds_the_function_pillow_and_urllib3_only(default: Packaged) -> None:
     archive = default.folder / "thumbor-urls.zip"
     size = archive.stat().st_size
     assert size < 10 * 1024 * 1024, size
@@ -342,7 +348,10 @@ def test_zip_holds_the_function_and_pillow_only(default: Packaged) -> None:
             ".venv",
         ):
             assert unwanted not in tops, unwanted
-        assert "thumbor_urls/server.py" not in names
+        # The local server's parts stay out; the HTTP loader's client is in (httpOrigins=Yes).
+        for local_only in ("server.py", "playground.py", "listing.py", "cli.py"):
+            assert f"thumbor_urls/{local_only}" not in names, local_only
+        assert "urllib3/poolmanager.py" in names
         # No bytecode but the 3.12 pycs of the package's own .py files (none from the tree's
         # __pycache__, which holds the build machine's 3.11 ones).
         modules = {pyc_name(name) for name in names if name.endswith(".py")}
@@ -466,6 +475,13 @@ def test_environment_follows_the_parameters(default: Packaged, full: Packaged) -
     assert env["ENABLE_SIGNATURE"] == "No"
     assert env["ALLOW_UNSAFE_URL"] == "Yes"
     assert env["REQUEST_DEADLINE_SECONDS"] == "27"
+    # SIH's rules and HTTP origins only when asked for; the loader then fetches from the listed
+    # hosts only.
+    assert (env["SIH_COMPAT"], env["LOADERS"], env["ALLOWED_SOURCES"]) == ("No", "", "")
+    full_env = env_of(full)
+    assert full_env["SIH_COMPAT"] == "Yes"
+    assert full_env["LOADERS"] == "s3,http"
+    assert full_env["ALLOWED_SOURCES"] == "images.example.com,cdn.example.com"
     assert env["MAX_SOURCE_PIXELS"] == "40000000"  # 40 MP fits 1024 MB (the core's budget)
     assert "PRESIGNED_URL_EXPIRY" not in env
     full_env = env_of(full)
@@ -537,6 +553,10 @@ def test_local_stage_environment_is_literal(project: Path) -> None:
         ({"EnableS3ObjectLambdaParameter": "Yes"}, "enableS3ObjectLambda=Yes"),
         ({"namePrefix": "x" * 43}, "at most 42 characters"),
         ({"LogRetentionPeriodParameter": "45"}, "logRetentionDays must be one of"),
+        ({"httpOrigins": "Yes"}, "httpOrigins=Yes needs allowedSources"),
+        ({"allowedSources": "images.example.com"}, "allowedSources is for httpOrigins=Yes"),
+        ({"httpOrigins": "Yes", "allowedSources": "*,a.example.com"}, "* (any public host) stands"),
+        ({"sihCompat": "true"}, "sihCompat must be Yes or No"),
     ],
 )  # fmt: skip
 def test_bad_parameters_stop_packaging(project: Path, params: dict[str, str], message: str) -> None:
@@ -573,7 +593,7 @@ def test_resources_follow_the_conditions(default: Packaged, full: Packaged, sih:
 
     assert names(default) == COMMON | MONITORING | {
         "DemoUiBucket", "DemoUiBucketPolicy", "DemoUiOriginAccessControl", "SourceBucket",
-        "SourceBucketPolicy",
+        "SourceBucketPolicy", "PlaygroundHeadersPolicy",
     }  # fmt: skip
     assert names(full) == COMMON | MONITORING | {
         "SourceBucket", "SourceBucketPolicy", "SigningSecret", "AcceptClassFunction", "WebAcl",
@@ -873,6 +893,29 @@ def test_cloudfront_distribution(default: Packaged, full: Packaged) -> None:
     assert [o["Id"] for o in full_config["Origins"]] == ["image-api", "results"]
 
 
+def test_the_playground_is_served_beside_the_images(default: Packaged, full: Packaged) -> None:
+    (behaviour,) = [
+        b for b in distribution(default)["CacheBehaviors"] if b["TargetOriginId"] == "demo-ui"
+    ]
+    # Where scripts/upload_demo_ui.py puts the page (tests/test_deploy_demo_ui.py), with the
+    # local server's CSP.
+    assert behaviour["PathPattern"] == "/playground/*"
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    policy = default.resources["PlaygroundHeadersPolicy"]["Properties"]
+    headers = policy["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"] == {
+        "ContentSecurityPolicy": CONTENT_SECURITY_POLICY,
+        "Override": True,
+    }
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert default.evaluate(default.template["Outputs"]["DemoUiUrl"]["Value"]) == (
+        "https://${Distribution.DomainName}/playground/index.html"
+    )
+    # Uploaded by the plugin after `sls deploy`: no separate step.
+    assert "./scripts/playground-deploy.js" in (ROOT / "serverless.yml").read_text()
+    assert not [b for b in distribution(full)["CacheBehaviors"] if b["TargetOriginId"] == "demo-ui"]
+
+
 def test_cloudfront_sends_the_origin_secret(default: Packaged) -> None:
     """The API is reachable around CloudFront, so CloudFront proves itself with a header whose
     value only the stack knows; the function checks it (ORIGIN_SECRET)."""
@@ -955,9 +998,17 @@ def test_cache_key_holds_only_what_changes_the_answer(default: Packaged, full: P
         return params
 
     plain = key(default)
+    # SIH's signature and meta/'s JSONP callback; with sihCompat=Yes, SIH v7's query edits and
+    # expiry too (each one the function reads: thumbor_urls/sih/request.py).
     assert plain["QueryStringsConfig"] == {
         "QueryStringBehavior": "whitelist",
-        "QueryStrings": ["signature"],
+        "QueryStrings": ["callback", "signature"],
+    }
+    queries = key(full)["QueryStringsConfig"]["QueryStrings"]
+    # `greyscale` as SIH's own CloudFront function leaves it out: behind CloudFront, only
+    # `grayscale` reaches SIH.
+    assert set(queries) == {"callback", "signature", "expires"} | set(sih_request._QUERY) - {
+        "greyscale"
     }
     assert plain["CookiesConfig"] == {"CookieBehavior": "none"}
     assert plain["HeadersConfig"]["HeaderBehavior"] == "none"
