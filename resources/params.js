@@ -252,6 +252,7 @@ async function compute({ resolveVariable }) {
     // The query strings that change an answer, in the cache key and passed on to the function:
     // SIH's signature (and, with sihCompat=Yes, its v7 edits and expiry), meta/'s JSONP callback.
     queryStrings: params.sihCompat === "Yes" ? ["callback", ...SIH_QUERY] : ["callback", "signature"],
+    normalisedQuery: params.sihCompat === "Yes" ? JSON.stringify(["callback", ...SIH_QUERY]) : "null",
     aliases: aliases.length ? aliases : NO_VALUE,
     viewerCertificate: aliases.length
       ? { AcmCertificateArn: params.certificateArn, SslSupportMethod: "sni-only", MinimumProtocolVersion: "TLSv1.2_2021" }

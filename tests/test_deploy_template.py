@@ -168,7 +168,7 @@ class Packaged:
             return [v for v in (self.evaluate(item) for item in node) if v is not NO_VALUE]
         if not isinstance(node, dict):
             return node
-        if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref")):
+        if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref", "Condition")):
             evaluated = {k: self.evaluate(v) for k, v in node.items()}
             return {k: v for k, v in evaluated.items() if v is not NO_VALUE}
         ((function, args),) = node.items()
@@ -613,6 +613,8 @@ def test_resources_follow_the_conditions(default: Packaged, full: Packaged, sih:
         "CloudFrontLogsToBucket": (True, True, False),  # ap-east-1 has no standard logs
         "ClientHints": (False, True, False),
         "ViewerRequestFunction": (False, True, True),
+        "HeadersInCacheKey": (False, True, True),
+        "SihCompat": (False, True, False),
     }
     for name, values in expected.items():
         for packaged, value in zip((default, full, sih), values, strict=True):
@@ -1055,6 +1057,36 @@ def test_cloudfront_function_reduces_accept(
     headers = {} if accept is None else {"accept": {"value": accept}}
     assert run_accept_function(full, headers) == webp_only
     assert run_accept_function(sih, headers) == both
+
+
+def run_viewer_function(packaged: Packaged, query: dict[str, Any]) -> dict[str, Any]:
+    """The function on a request with this `querystring` (CloudFront's event shape)."""
+    code = packaged.resources["AcceptClassFunction"]["Properties"]["FunctionCode"]
+    event = {"request": {"uri": "/a.jpg", "headers": {}, "querystring": query}}
+    script = code + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
+    done = subprocess.run(
+        ["node", "-e", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    request: dict[str, Any] = json.loads(done.stdout)
+    return request
+
+
+def test_cloudfront_function_normalises_sihs_query(full: Packaged, sih: Packaged) -> None:
+    """With sihCompat=Yes, as SIH v7's own function: only the parameters it reads (and meta/'s
+    callback), sorted, the last value of a repeated one."""
+    query = {
+        "width": {"value": "100"},
+        "utm_source": {"value": "mail"},
+        "format": {"value": "png", "multiValue": [{"value": "png"}, {"value": "webp"}]},
+        "signature": {"value": "abc"},
+        "callback": {"value": "cb"},
+    }
+    request = run_viewer_function(full, query)
+    assert list(request["querystring"]) == ["callback", "format", "signature", "width"]
+    assert request["querystring"]["format"] == {"value": "webp"}
+    assert request["querystring"]["width"] == {"value": "100"}
+    # Without sihCompat the query is left as it came (the cache policy picks its parameters).
+    assert run_viewer_function(sih, query)["querystring"] == query
 
 
 def test_cloudfront_function_reads_every_accept_header(sih: Packaged) -> None:
