@@ -208,6 +208,18 @@ def test_signing_on_needs_sih_signatures_and_keeps_thumbors(folder: Path) -> Non
     assert size_of(answer(app, path, query)) == (20, 10)
 
 
+def test_a_thumbor_signature_does_not_cover_query_edits(folder: Path) -> None:
+    app = local(folder, SECURITY_KEY=KEY)
+    signed = sign_thumbor_path(KEY, "30x20/photo.jpg")
+    # The signed image, and a query that changes nothing in it (SIH's tracking parameters...).
+    assert size_of(answer(app, signed)) == (30, 20)
+    assert size_of(answer(app, signed, {"utm_source": "mail"})) == (30, 20)
+    for edits in ({"width": "400", "height": "400"}, {"format": "png"}, {"greyscale": "1"}):
+        refused = answer(app, signed, edits)
+        assert refused.status == 403, edits
+        assert json.loads(refused.body)["code"] == "SignatureDoesNotMatch"
+
+
 def test_expires_sets_the_cache_lifetime(folder: Path) -> None:
     app = local(folder)
     response = answer(app, "/photo.jpg", {"expires": "20991231T000000Z"})

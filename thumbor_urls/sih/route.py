@@ -29,6 +29,7 @@ from ..sources import FolderSource, Original
 from . import edits as sharp
 from . import ops
 from .request import (
+    EDIT_PARAMETERS,
     Document,
     InvalidEdit,
     SihError,
@@ -96,6 +97,13 @@ def handle(app: App, request: Request, routed: list[str], trace: Trace) -> tuple
     query = request.query
     rest = _thumbor_signed(app, request)
     path = request.path
+    if rest is not None and EDIT_PARAMETERS & set(query):
+        # A Thumbor signature covers the path alone: edits in the query would change a signed
+        # image as anyone pleases. SIH's ?signature= covers both.
+        raise SignatureDoesNotMatch(
+            "a Thumbor signature does not cover query parameters that change the image: sign "
+            "the path and the query with ?signature= instead"
+        )
     if rest is None:
         if settings.security_keys and not _unsafe_allowed(app, path):
             verify_signature(settings.security_keys, path, query, request.raw_path)
