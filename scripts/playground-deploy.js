@@ -4,12 +4,15 @@
 // page is deployed with the stack and no separate step. scripts/upload_demo_ui.py --out writes
 // the static site (the page, the filter registry as filters.json, the deployed config.json);
 // this uploads it with the framework's own credentials. No DemoUiBucket output: nothing to do.
+// The page's SIH mode is on when the deployed function answers SIH's requests: its SIH_COMPAT,
+// read from the function's configuration (what the stack set, whatever parameter set it).
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
 const SCRIPT = path.join(__dirname, 'upload_demo_ui.py');
 const OUTPUT = 'DemoUiBucket'; // resources/outputs.yml
+const FUNCTION = 'image'; // serverless.yml's image function
 
 class PlaygroundDeploy {
   constructor(serverless, options, { log }) {
@@ -27,13 +30,23 @@ class PlaygroundDeploy {
     return output ? output.OutputValue : null;
   }
 
+  /** The deployed function's SIH_COMPAT, as written ('false' when it has none). */
+  async sihCompat() {
+    const name = this.serverless.service.getFunction(FUNCTION).name;
+    const config = await this.provider.request('Lambda', 'getFunctionConfiguration', { FunctionName: name });
+    const variables = (config.Environment && config.Environment.Variables) || {};
+    return variables.SIH_COMPAT || 'false';
+  }
+
   async deploy() {
     const bucket = await this.bucket();
     if (!bucket) return;
     const folder = path.join(this.serverless.serviceDir, '.serverless', 'playground');
     fs.rmSync(folder, { recursive: true, force: true });
     const python = process.env.PYTHON_FOR_PLAYGROUND || 'python3';
-    const built = spawnSync(python, [SCRIPT, '--out', folder], { encoding: 'utf8' });
+    // The script reads the value as the function does (true/false, yes/no, 1/0).
+    const args = [SCRIPT, '--sih-compat', await this.sihCompat(), '--out', folder];
+    const built = spawnSync(python, args, { encoding: 'utf8' });
     if (built.status !== 0) {
       throw new this.serverless.classes.Error(
         `the playground could not be built (${python} ${SCRIPT}): ${built.stderr || built.error}`,

@@ -54,14 +54,27 @@ def test_the_static_site(tmp_path: Path) -> None:
         False,
         False,
     )
+    assert config["sih"] is False  # no --sih-compat: the stack's default
     # The page names its scripts relative to itself: it works under any prefix.
     page = (ROOT / "playground" / "index.html").read_text()
     assert '<script type="module" src="main.js"></script>' in page
 
 
+@pytest.mark.parametrize(("value", "sih"), [("true", True), ("yes", True), ("No", False)])
+def test_the_site_says_whether_the_stack_answers_sih(tmp_path: Path, value: str, sih: bool) -> None:
+    done = run("--sih-compat", value, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "playground" / "config.json").read_text())
+    assert config["sih"] is sih
+
+
 def test_usage() -> None:
     assert run().returncode == 2
     assert run("--out").returncode == 2
+    assert run("--sih-compat").returncode == 2
+    bad = run("--sih-compat", "maybe", "--out", "x")
+    assert bad.returncode == 2
+    assert "must be true or false" in bad.stderr
 
 
 def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:
@@ -84,29 +97,44 @@ def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:
 HARNESS = """
 const Plugin = require(process.env.PLUGIN);
 const test = JSON.parse(process.env.CASE);
-const calls = [], infos = [];
+const calls = [], infos = [], functions = [];
+let config = null;
 const provider = {
   naming: { getStackName: () => 'thumbor-urls-dev' },
   request: async (service, method, params) => {
     if (method === 'describeStacks') return { Stacks: [{ Outputs: test.outputs }] };
+    if (method === 'getFunctionConfiguration') {
+      functions.push(params.FunctionName);
+      return { FunctionName: params.FunctionName, Environment: { Variables: test.variables } };
+    }
     calls.push({ service, method, Bucket: params.Bucket, Key: params.Key,
                  ContentType: params.ContentType, CacheControl: params.CacheControl,
                  bytes: params.Body.length });
+    if (params.Key.endsWith('config.json')) config = JSON.parse(params.Body.toString());
     return {};
   },
 };
-const serverless = { serviceDir: test.serviceDir, classes: { Error }, getProvider: () => provider };
+const service = { getFunction: (name) => ({ name: `thumbor-urls-dev-${name}` }) };
+const serverless = {
+  serviceDir: test.serviceDir, classes: { Error }, service, getProvider: () => provider,
+};
 const plugin = new Plugin(serverless, {}, { log: { info: (m) => infos.push(m) } });
-plugin.hooks['after:deploy:deploy']().then(
-  () => process.stdout.write(JSON.stringify({ calls, infos, error: null })),
-  (e) => process.stdout.write(JSON.stringify({ calls, infos, error: e.message })),
-);
+const report = (error) => process.stdout.write(
+  JSON.stringify({ calls, infos, functions, config, error }));
+plugin.hooks['after:deploy:deploy']().then(() => report(null), (e) => report(e.message));
 """
 NODE = shutil.which("node")
 
 
-def run_plugin(service: Path, outputs: list[dict[str, str]], python: str) -> dict[str, Any]:
-    case = {"serviceDir": str(service), "outputs": outputs}
+def run_plugin(
+    service: Path,
+    outputs: list[dict[str, str]],
+    python: str,
+    variables: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The plugin after a deploy whose stack has `outputs` and whose image function has the
+    environment `variables`."""
+    case = {"serviceDir": str(service), "outputs": outputs, "variables": variables or {}}
     env = {
         **os.environ,
         "PLUGIN": str(PLUGIN),
@@ -138,6 +166,21 @@ def test_the_plugin_uploads_the_site_after_deploy(tmp_path: Path) -> None:
     assert result["infos"] == [
         f"the playground: {len(KEYS)} files in s3://the-demo-bucket/playground/"
     ]
+    # A stack without SIH_COMPAT: the page's SIH mode is off.
+    assert result["functions"] == ["thumbor-urls-dev-image"]
+    assert result["config"]["sih"] is False
+
+
+@needs_node
+@pytest.mark.parametrize(("value", "sih"), [("true", True), ("Yes", True), ("false", False)])
+def test_the_plugin_tells_the_page_whether_the_function_answers_sih(
+    tmp_path: Path, value: str, sih: bool
+) -> None:
+    outputs = [{"OutputKey": "DemoUiBucket", "OutputValue": "b"}]
+    variables = {"SIH_COMPAT": value, "ENABLE_SIGNATURE": "No"}
+    result = run_plugin(tmp_path, outputs, sys.executable, variables)
+    assert result["error"] is None
+    assert result["config"]["sih"] is sih
 
 
 @needs_node
