@@ -3,7 +3,9 @@
 // demo UI bucket under playground/, where CloudFront serves it beside the image API, so that the
 // page is deployed with the stack and no separate step. scripts/upload_demo_ui.py --out writes
 // the static site (the page, the filter registry as filters.json, the deployed config.json);
-// this uploads it with the framework's own credentials. No DemoUiBucket output: nothing to do.
+// this uploads it with the framework's own credentials and region (AWS SDK v3 clients, from
+// provider.getAwsSdkV3Config(): osls 4 removed provider.request()). No DemoUiBucket output:
+// nothing to do.
 // The page's SIH mode is on when the deployed function answers SIH's requests: its SIH_COMPAT,
 // read from the function's configuration (what the stack set, whatever parameter set it).
 const fs = require('fs');
@@ -22,9 +24,17 @@ class PlaygroundDeploy {
     this.hooks = { 'after:deploy:deploy': () => this.deploy() };
   }
 
+  /** AWS's answer to `command` (`DescribeStacks`) of `service` (`CloudFormation`): the SDK v3
+   * client and command by those names, configured as the framework's own clients are. */
+  async aws(service, command, params) {
+    const sdk = require(`@aws-sdk/client-${service.toLowerCase()}`);
+    const client = new sdk[`${service}Client`](await this.provider.getAwsSdkV3Config());
+    return client.send(new sdk[`${command}Command`](params));
+  }
+
   async bucket() {
     const stackName = this.provider.naming.getStackName();
-    const result = await this.provider.request('CloudFormation', 'describeStacks', { StackName: stackName });
+    const result = await this.aws('CloudFormation', 'DescribeStacks', { StackName: stackName });
     const outputs = (result.Stacks && result.Stacks[0] && result.Stacks[0].Outputs) || [];
     const output = outputs.find((o) => o.OutputKey === OUTPUT);
     return output ? output.OutputValue : null;
@@ -33,7 +43,7 @@ class PlaygroundDeploy {
   /** The deployed function's SIH_COMPAT, as written ('false' when it has none). */
   async sihCompat() {
     const name = this.serverless.service.getFunction(FUNCTION).name;
-    const config = await this.provider.request('Lambda', 'getFunctionConfiguration', { FunctionName: name });
+    const config = await this.aws('Lambda', 'GetFunctionConfiguration', { FunctionName: name });
     const variables = (config.Environment && config.Environment.Variables) || {};
     return variables.SIH_COMPAT || 'false';
   }
@@ -54,7 +64,7 @@ class PlaygroundDeploy {
     }
     const types = JSON.parse(fs.readFileSync(path.join(folder, 'content-types.json'), 'utf8'));
     for (const [key, contentType] of Object.entries(types)) {
-      await this.provider.request('S3', 'putObject', {
+      await this.aws('S3', 'PutObject', {
         Bucket: bucket,
         Key: key,
         Body: fs.readFileSync(path.join(folder, key)),

@@ -4,11 +4,14 @@ plugin that uploads it after `sls deploy` (scripts/playground-deploy.js, in node
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -99,26 +102,33 @@ const Plugin = require(process.env.PLUGIN);
 const test = JSON.parse(process.env.CASE);
 const calls = [], infos = [], functions = [];
 let config = null;
+// With an endpoint (moto), the plugin's own AWS SDK v3 clients, configured as the provider
+// configures them; without, AWS's answers made up here.
 const provider = {
-  naming: { getStackName: () => 'thumbor-urls-dev' },
-  request: async (service, method, params) => {
-    if (method === 'describeStacks') return { Stacks: [{ Outputs: test.outputs }] };
-    if (method === 'getFunctionConfiguration') {
-      functions.push(params.FunctionName);
-      return { FunctionName: params.FunctionName, Environment: { Variables: test.variables } };
-    }
-    calls.push({ service, method, Bucket: params.Bucket, Key: params.Key,
-                 ContentType: params.ContentType, CacheControl: params.CacheControl,
-                 bytes: params.Body.length });
-    if (params.Key.endsWith('config.json')) config = JSON.parse(params.Body.toString());
-    return {};
-  },
+  naming: { getStackName: () => test.stack },
+  getAwsSdkV3Config: async () => ({
+    region: 'us-east-1', endpoint: test.endpoint, forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  }),
 };
-const service = { getFunction: (name) => ({ name: `thumbor-urls-dev-${name}` }) };
+async function fake(service, command, params) {
+  if (command === 'DescribeStacks') return { Stacks: [{ Outputs: test.outputs }] };
+  if (command === 'GetFunctionConfiguration') {
+    functions.push(params.FunctionName);
+    return { FunctionName: params.FunctionName, Environment: { Variables: test.variables } };
+  }
+  calls.push({ service, command, Bucket: params.Bucket, Key: params.Key,
+               ContentType: params.ContentType, CacheControl: params.CacheControl,
+               bytes: params.Body.length });
+  if (params.Key.endsWith('config.json')) config = JSON.parse(params.Body.toString());
+  return {};
+}
+const service = { getFunction: (name) => ({ name: `${test.stack}-${name}` }) };
 const serverless = {
   serviceDir: test.serviceDir, classes: { Error }, service, getProvider: () => provider,
 };
 const plugin = new Plugin(serverless, {}, { log: { info: (m) => infos.push(m) } });
+if (!test.endpoint) plugin.aws = fake;
 const report = (error) => process.stdout.write(
   JSON.stringify({ calls, infos, functions, config, error }));
 plugin.hooks['after:deploy:deploy']().then(() => report(null), (e) => report(e.message));
@@ -131,10 +141,18 @@ def run_plugin(
     outputs: list[dict[str, str]],
     python: str,
     variables: dict[str, str] | None = None,
+    endpoint: str | None = None,
+    stack: str = "thumbor-urls-dev",
 ) -> dict[str, Any]:
     """The plugin after a deploy whose stack has `outputs` and whose image function has the
-    environment `variables`."""
-    case = {"serviceDir": str(service), "outputs": outputs, "variables": variables or {}}
+    environment `variables`; or, with `endpoint`, after a deploy of `stack` there (moto)."""
+    case = {
+        "serviceDir": str(service),
+        "outputs": outputs,
+        "variables": variables or {},
+        "endpoint": endpoint,
+        "stack": stack,
+    }
     env = {
         **os.environ,
         "PLUGIN": str(PLUGIN),
@@ -157,8 +175,8 @@ def test_the_plugin_uploads_the_site_after_deploy(tmp_path: Path) -> None:
     result = run_plugin(tmp_path, outputs, sys.executable)
     assert result["error"] is None
     assert sorted(call["Key"] for call in result["calls"]) == KEYS
-    assert {(c["service"], c["method"], c["Bucket"]) for c in result["calls"]} == {
-        ("S3", "putObject", "the-demo-bucket")
+    assert {(c["service"], c["command"], c["Bucket"]) for c in result["calls"]} == {
+        ("S3", "PutObject", "the-demo-bucket")
     }
     index = next(c for c in result["calls"] if c["Key"] == "playground/index.html")
     assert index["ContentType"] == "text/html; charset=utf-8"
@@ -197,3 +215,42 @@ def test_the_plugin_fails_the_deploy_when_the_site_cannot_be_built(tmp_path: Pat
     result = run_plugin(tmp_path, outputs, str(tmp_path / "no-python"))
     assert result["error"].startswith("the playground could not be built")
     assert result["calls"] == []
+
+
+@needs_node
+def test_the_plugin_against_aws(moto_aws: MotoAws, tmp_path: Path) -> None:
+    """Through the plugin's own SDK v3 clients (moto): the stack's output, the function's
+    SIH_COMPAT, the uploads."""
+    stack = f"thumbor-urls-{uuid.uuid4().hex[:8]}"
+    template = {
+        "Resources": {"DemoUi": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {"DemoUiBucket": {"Value": {"Ref": "DemoUi"}}},
+    }
+    cloudformation = moto_aws.client("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+    bucket = outputs[0]["OutputValue"]
+    role = moto_aws.client("iam").create_role(
+        RoleName=stack,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context): pass\n")
+    moto_aws.client("lambda").create_function(
+        FunctionName=f"{stack}-image",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"SIH_COMPAT": "true"}},
+    )
+    result = run_plugin(tmp_path, [], sys.executable, endpoint=moto_aws.endpoint, stack=stack)
+    assert result["error"] is None
+    s3 = moto_aws.client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="playground/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == KEYS
+    config = json.loads(s3.get_object(Bucket=bucket, Key="playground/config.json")["Body"].read())
+    assert config["sih"] is True
+    head = s3.head_object(Bucket=bucket, Key="playground/main.js")
+    assert head["ContentType"] == "text/javascript; charset=utf-8"
