@@ -118,8 +118,9 @@ offline: setup node_modules/.installed
 DEPLOY_STAGE ?= dev
 DEPLOY_REGION ?= us-east-1
 STACK := thumbor-urls-$(DEPLOY_STAGE)
+# SIH_COMPAT=true when the stack answers SIH's requests: the page's SIH mode is then on.
 demo-ui: setup
-	AWS_REGION=$(DEPLOY_REGION) $(BIN)/python scripts/upload_demo_ui.py \
+	AWS_REGION=$(DEPLOY_REGION) $(BIN)/python scripts/upload_demo_ui.py --sih-compat "$(SIH_COMPAT)" \
 		"$$(AWS_REGION=$(DEPLOY_REGION) $(BIN)/python scripts/stack.py output $(STACK) DemoUiBucket)"
 
 # `sls remove`, after emptying the result and demo UI buckets (S3 deletes only empty buckets).

@@ -7,7 +7,10 @@ import { emptyParams, generate, GrammarError } from "./grammar.js";
 import { FilterEditor } from "./filters.js";
 import { CropTool } from "./crop.js";
 import { drawShapes, metaShapes, resetOverlay } from "./overlay.js";
-import { isSihPath, readSihPath, sihDocument, sihPath, sihValues } from "./sih.js";
+import {
+  hasSihQuery, isSihPath, readSihPath, readSihQuery, sihDocument, sihPath, sihQuery,
+  sihQueryProblems, sihValues,
+} from "./sih.js";
 import { Server, loadCatalog, readParams } from "./server.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,6 +20,7 @@ const SHOWN_HEADERS = ["Content-Type", "Content-Length", "Cache-Control", "Vary"
 const state = {
   server: null,
   mode: "thumbor",
+  sihStyle: "default", // SIH's base64 "default" request, or v7's "query" parameters
   original: null, // {key, width, height}
   listed: new Map(), // key -> {bytes, format}, from the listing
   nextOffset: 0,
@@ -146,11 +150,58 @@ function fillSihForm(document) {
   $("sih-flop").checked = v.flop;
 }
 
+// The query form's controls, by parameter: selects, text fields and checkboxes.
+const QUERY_CONTROLS = {
+  format: "sih-q-format", fit: "sih-q-fit", width: "sih-q-width", height: "sih-q-height",
+  rotate: "sih-q-rotate", flip: "sih-q-flip", flop: "sih-q-flop", grayscale: "sih-q-grayscale",
+  expires: "sih-q-expires",
+};
+
+/** v7's query on the image's path: the path, the query string, and what is wrong. */
+function readSihQueryForm() {
+  const key = $("image-key").value.trim().replace(/^\/+/, "");
+  const values = {};
+  for (const [name, id] of Object.entries(QUERY_CONTROLS)) {
+    values[name] = $(id).type === "checkbox" ? $(id).checked : $(id).value.trim();
+  }
+  const problems = key ? [] : ["Image key: required"];
+  problems.push(...sihQueryProblems(values));
+  return { path: `/${key}`, query: sihQuery(values), problems };
+}
+
+function fillSihQueryForm(values) {
+  for (const [name, id] of Object.entries(QUERY_CONTROLS)) {
+    const control = $(id);
+    if (control.type === "checkbox") {
+      control.checked = values[name];
+      continue;
+    }
+    // A pasted value the list does not offer is kept, so that its problem is shown, not lost
+    // (until the next paste).
+    if (control.tagName === "SELECT") {
+      for (const option of control.querySelectorAll("option[data-pasted]")) option.remove();
+      if (![...control.options].some((o) => o.value === values[name])) {
+        const option = new Option(`${values[name]} (not offered)`, values[name]);
+        option.dataset.pasted = "true";
+        control.append(option);
+      }
+    }
+    control.value = values[name];
+  }
+}
+
 function setMode(mode) {
   state.mode = mode;
   for (const radio of document.querySelectorAll("input[name=mode]")) radio.checked = radio.value === mode;
   $("thumbor-form").hidden = mode !== "thumbor";
   $("sih-form").hidden = mode !== "sih";
+}
+
+function setSihStyle(style) {
+  state.sihStyle = style;
+  for (const radio of document.querySelectorAll("input[name=sih-style]")) radio.checked = radio.value === style;
+  $("sih-default").hidden = style !== "default";
+  $("sih-query").hidden = style !== "query";
 }
 
 // --- the original ----------------------------------------------------------------------------
@@ -227,10 +278,14 @@ async function update(editor) {
   const current = () => sequence === state.sequence;
   let urlPath;
   let params = null;
-  const { problems, ...built } = state.mode === "sih" ? readSihForm() : readControls(editor);
+  const sihQueryStyle = state.mode === "sih" && state.sihStyle === "query";
+  const read = sihQueryStyle ? readSihQueryForm : state.mode === "sih" ? readSihForm : readControls;
+  const { problems, ...built } = read(editor);
   await showOriginal($("image-key").value.trim().replace(/^\/+/, ""));
   try {
-    if (state.mode === "sih") {
+    if (sihQueryStyle) {
+      urlPath = await state.server.sihUrl(built.path, built.query);
+    } else if (state.mode === "sih") {
       urlPath = await state.server.sihUrl(sihPath(built.document));
     } else {
       params = built.params;
@@ -282,7 +337,7 @@ async function showResult(urlPath, params, current) {
       const message = body?.message ? `${response.status} ${body.code}: ${body.message}` : `${response.status}: ${text}`;
       showError(message);
       image.dataset.url = urlPath;
-      const unsigned = body?.code === "UnsafeUrlNotAllowed" || body?.code === "SignatureDoesNotMatch";
+      const unsigned = ["UnsafeUrlNotAllowed", "SignatureDoesNotMatch", "AuthorizationQueryParametersError"].includes(body?.code);
       showSigningHelp(unsigned && !state.server.signs ? state.server.config.signing?.why : "");
       $("result-info").textContent = `${response.status} in ${ms} ms`;
       announce(`Error: ${message}`);
@@ -393,6 +448,13 @@ const SIGNATURE = /^[A-Za-z0-9_-]{27}=$/;
 
 async function readUrl(editor, schedule) {
   const { path, raw, search } = pathOf($("url").value);
+  // Without SIH_COMPAT the server reads a query as Thumbor does (not at all): so does the page.
+  const sihQueried = state.server.config.sih && hasSihQuery(search);
+  if (isSihPath(raw) && !state.server.config.sih) {
+    showProblems([$("sih-off").textContent.replace(/\s+/g, " ")]);
+    announce("The URL was not read: this server does not answer SIH requests.");
+    return;
+  }
   if (isSihPath(raw)) {
     try {
       fillSihForm(readSihPath(raw));
@@ -401,7 +463,24 @@ async function readUrl(editor, schedule) {
       return;
     }
     setMode("sih");
-    announce("The SIH request's edits are in the form.");
+    setSihStyle("default");
+    // v7 merges a query's edits into the document's; this form writes them on image paths.
+    const note = sihQueried ? " Its query parameters were left out." : "";
+    announce(`The SIH request's edits are in the form.${note}`);
+    schedule();
+    return;
+  }
+  if (sihQueried) {
+    // The image's path: as sent, less unsafe/ or a Thumbor signature (this page signs as SIH).
+    const segments = path.replace(/^\/+/, "").split("/");
+    if (segments[0] === "unsafe" || SIGNATURE.test(segments[0])) segments.shift();
+    const { values, left } = readSihQuery(search);
+    $("image-key").value = segments.join("/");
+    fillSihQueryForm(values);
+    setMode("sih");
+    setSihStyle("query");
+    const note = left.length ? ` Not read: ${left.join(", ")}.` : "";
+    announce(`The query parameters are in the controls.${note}`);
     schedule();
     return;
   }
@@ -473,6 +552,21 @@ async function start() {
   }
   for (const radio of document.querySelectorAll("input[name=mode]")) {
     radio.addEventListener("change", () => { setMode(radio.value); schedule(); });
+  }
+  for (const radio of document.querySelectorAll("input[name=sih-style]")) {
+    radio.addEventListener("change", () => { setSihStyle(radio.value); schedule(); });
+  }
+  if (!config.sih) {
+    // The server would read SIH's requests by Thumbor's rules: the mode is off, and says why.
+    const sih = document.querySelector("input[name=mode][value=sih]");
+    sih.disabled = true;
+    // Described only now: a hidden description would still be read out.
+    sih.setAttribute("aria-describedby", "sih-off");
+    $("sih-off").hidden = false;
+    if (config.mode !== "local") {
+      $("sih-off").textContent = "This deployment answers SIH requests only when deployed with "
+        + "SIH compatibility on (the stack's sihCompat parameter, SIH_COMPAT=true).";
+    }
   }
   $("image-picker").addEventListener("change", () => {
     $("image-key").value = $("image-picker").value;

@@ -1,12 +1,14 @@
 // What the server behind the page offers. The local server answers config.json (listing,
-// signing); the deployed page's config.json is written when it is uploaded, and without any
-// the page assumes the deployed case: no listing (a typed key), no signing.
+// signing, whether it answers SIH's requests); the deployed page's config.json is written when
+// it is uploaded, and without any the page assumes the deployed case: no listing (a typed
+// key), no signing.
 
 import { encodePath } from "./grammar.js";
 
 const DEPLOYED = {
   mode: "deployed",
   listing: false,
+  sih: false, // a static copy cannot tell: its SIH mode says so rather than fail
   signing: { offered: false, why: "the deployed page never sees the signing key" },
   unsafe: true,
 };
@@ -46,12 +48,15 @@ export class Server {
     return encodePath(answer.body.url);
   }
 
-  /** The URL path of an SIH request `path` (`/eyJ...`): with `?signature=` when signed here. */
-  async sihUrl(path) {
-    if (!this.signs) return path;
-    const answer = await json(`sign?style=sih&path=${encodeURIComponent(path)}`);
+  /** The URL of an SIH request: a default request's `/eyJ...` or an image's path, and v7's
+   * `query` (`width=300&...`, encoded); with `?signature=` when signed here. */
+  async sihUrl(path, query = "") {
+    const url = query ? `${encodePath(path)}?${query}` : encodePath(path);
+    if (!this.signs) return url;
+    // The server signs the path as it will read it (decoded) and the query as sent.
+    const answer = await json(`sign?style=sih&path=${encodeURIComponent(path)}&query=${encodeURIComponent(query)}`);
     if (!answer.ok) throw new Error(answer.body.message);
-    return answer.body.url;
+    return `${url}${query ? "&" : "?"}signature=${answer.body.signature}`;
   }
 
   /** A page of the served folder's images, or null where the server lists none. */

@@ -4,11 +4,14 @@ plugin that uploads it after `sls deploy` (scripts/playground-deploy.js, in node
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +57,27 @@ def test_the_static_site(tmp_path: Path) -> None:
         False,
         False,
     )
+    assert config["sih"] is False  # no --sih-compat: the stack's default
     # The page names its scripts relative to itself: it works under any prefix.
     page = (ROOT / "playground" / "index.html").read_text()
     assert '<script type="module" src="main.js"></script>' in page
 
 
+@pytest.mark.parametrize(("value", "sih"), [("true", True), ("yes", True), ("No", False)])
+def test_the_site_says_whether_the_stack_answers_sih(tmp_path: Path, value: str, sih: bool) -> None:
+    done = run("--sih-compat", value, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "playground" / "config.json").read_text())
+    assert config["sih"] is sih
+
+
 def test_usage() -> None:
     assert run().returncode == 2
     assert run("--out").returncode == 2
+    assert run("--sih-compat").returncode == 2
+    bad = run("--sih-compat", "maybe", "--out", "x")
+    assert bad.returncode == 2
+    assert "must be true or false" in bad.stderr
 
 
 def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:
@@ -84,29 +100,59 @@ def test_upload_to_the_demo_ui_bucket(moto_aws: MotoAws) -> None:
 HARNESS = """
 const Plugin = require(process.env.PLUGIN);
 const test = JSON.parse(process.env.CASE);
-const calls = [], infos = [];
+const calls = [], infos = [], functions = [];
+let config = null;
+// With an endpoint (moto), the plugin's own AWS SDK v3 clients, configured as the provider
+// configures them; without, AWS's answers made up here.
 const provider = {
-  naming: { getStackName: () => 'thumbor-urls-dev' },
-  request: async (service, method, params) => {
-    if (method === 'describeStacks') return { Stacks: [{ Outputs: test.outputs }] };
-    calls.push({ service, method, Bucket: params.Bucket, Key: params.Key,
-                 ContentType: params.ContentType, CacheControl: params.CacheControl,
-                 bytes: params.Body.length });
-    return {};
-  },
+  naming: { getStackName: () => test.stack },
+  getAwsSdkV3Config: async () => ({
+    region: 'us-east-1', endpoint: test.endpoint, forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  }),
 };
-const serverless = { serviceDir: test.serviceDir, classes: { Error }, getProvider: () => provider };
+async function fake(service, command, params) {
+  if (command === 'DescribeStacks') return { Stacks: [{ Outputs: test.outputs }] };
+  if (command === 'GetFunctionConfiguration') {
+    functions.push(params.FunctionName);
+    return { FunctionName: params.FunctionName, Environment: { Variables: test.variables } };
+  }
+  calls.push({ service, command, Bucket: params.Bucket, Key: params.Key,
+               ContentType: params.ContentType, CacheControl: params.CacheControl,
+               bytes: params.Body.length });
+  if (params.Key.endsWith('config.json')) config = JSON.parse(params.Body.toString());
+  return {};
+}
+const service = { getFunction: (name) => ({ name: `${test.stack}-${name}` }) };
+const serverless = {
+  serviceDir: test.serviceDir, classes: { Error }, service, getProvider: () => provider,
+};
 const plugin = new Plugin(serverless, {}, { log: { info: (m) => infos.push(m) } });
-plugin.hooks['after:deploy:deploy']().then(
-  () => process.stdout.write(JSON.stringify({ calls, infos, error: null })),
-  (e) => process.stdout.write(JSON.stringify({ calls, infos, error: e.message })),
-);
+if (!test.endpoint) plugin.aws = fake;
+const report = (error) => process.stdout.write(
+  JSON.stringify({ calls, infos, functions, config, error }));
+plugin.hooks['after:deploy:deploy']().then(() => report(null), (e) => report(e.message));
 """
 NODE = shutil.which("node")
 
 
-def run_plugin(service: Path, outputs: list[dict[str, str]], python: str) -> dict[str, Any]:
-    case = {"serviceDir": str(service), "outputs": outputs}
+def run_plugin(
+    service: Path,
+    outputs: list[dict[str, str]],
+    python: str,
+    variables: dict[str, str] | None = None,
+    endpoint: str | None = None,
+    stack: str = "thumbor-urls-dev",
+) -> dict[str, Any]:
+    """The plugin after a deploy whose stack has `outputs` and whose image function has the
+    environment `variables`; or, with `endpoint`, after a deploy of `stack` there (moto)."""
+    case = {
+        "serviceDir": str(service),
+        "outputs": outputs,
+        "variables": variables or {},
+        "endpoint": endpoint,
+        "stack": stack,
+    }
     env = {
         **os.environ,
         "PLUGIN": str(PLUGIN),
@@ -129,8 +175,8 @@ def test_the_plugin_uploads_the_site_after_deploy(tmp_path: Path) -> None:
     result = run_plugin(tmp_path, outputs, sys.executable)
     assert result["error"] is None
     assert sorted(call["Key"] for call in result["calls"]) == KEYS
-    assert {(c["service"], c["method"], c["Bucket"]) for c in result["calls"]} == {
-        ("S3", "putObject", "the-demo-bucket")
+    assert {(c["service"], c["command"], c["Bucket"]) for c in result["calls"]} == {
+        ("S3", "PutObject", "the-demo-bucket")
     }
     index = next(c for c in result["calls"] if c["Key"] == "playground/index.html")
     assert index["ContentType"] == "text/html; charset=utf-8"
@@ -138,6 +184,21 @@ def test_the_plugin_uploads_the_site_after_deploy(tmp_path: Path) -> None:
     assert result["infos"] == [
         f"the playground: {len(KEYS)} files in s3://the-demo-bucket/playground/"
     ]
+    # A stack without SIH_COMPAT: the page's SIH mode is off.
+    assert result["functions"] == ["thumbor-urls-dev-image"]
+    assert result["config"]["sih"] is False
+
+
+@needs_node
+@pytest.mark.parametrize(("value", "sih"), [("true", True), ("Yes", True), ("false", False)])
+def test_the_plugin_tells_the_page_whether_the_function_answers_sih(
+    tmp_path: Path, value: str, sih: bool
+) -> None:
+    outputs = [{"OutputKey": "DemoUiBucket", "OutputValue": "b"}]
+    variables = {"SIH_COMPAT": value, "ENABLE_SIGNATURE": "No"}
+    result = run_plugin(tmp_path, outputs, sys.executable, variables)
+    assert result["error"] is None
+    assert result["config"]["sih"] is sih
 
 
 @needs_node
@@ -154,3 +215,42 @@ def test_the_plugin_fails_the_deploy_when_the_site_cannot_be_built(tmp_path: Pat
     result = run_plugin(tmp_path, outputs, str(tmp_path / "no-python"))
     assert result["error"].startswith("the playground could not be built")
     assert result["calls"] == []
+
+
+@needs_node
+def test_the_plugin_against_aws(moto_aws: MotoAws, tmp_path: Path) -> None:
+    """Through the plugin's own SDK v3 clients (moto): the stack's output, the function's
+    SIH_COMPAT, the uploads."""
+    stack = f"thumbor-urls-{uuid.uuid4().hex[:8]}"
+    template = {
+        "Resources": {"DemoUi": {"Type": "AWS::S3::Bucket"}},
+        "Outputs": {"DemoUiBucket": {"Value": {"Ref": "DemoUi"}}},
+    }
+    cloudformation = moto_aws.client("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+    bucket = outputs[0]["OutputValue"]
+    role = moto_aws.client("iam").create_role(
+        RoleName=stack,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context): pass\n")
+    moto_aws.client("lambda").create_function(
+        FunctionName=f"{stack}-image",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"SIH_COMPAT": "true"}},
+    )
+    result = run_plugin(tmp_path, [], sys.executable, endpoint=moto_aws.endpoint, stack=stack)
+    assert result["error"] is None
+    s3 = moto_aws.client("s3")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="playground/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == KEYS
+    config = json.loads(s3.get_object(Bucket=bucket, Key="playground/config.json")["Body"].read())
+    assert config["sih"] is True
+    head = s3.head_object(Bucket=bucket, Key="playground/main.js")
+    assert head["ContentType"] == "text/javascript; charset=utf-8"

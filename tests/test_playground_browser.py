@@ -28,7 +28,7 @@ from tests.url_strategies import thumbor_paths
 from thumbor_urls.errors import InvalidUrl
 from thumbor_urls.filters import REGISTRY
 from thumbor_urls.grammar import Params, VAlign, generate, parse
-from thumbor_urls.signing import sign_thumbor_path
+from thumbor_urls.signing import sign_thumbor_path, sih_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "playground.png"
@@ -361,9 +361,11 @@ def test_the_sih_mode_writes_base64_requests(page: Page, server: Server) -> None
     path = "/" + base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
     wait_for_result(page, path)
     assert natural_size(page) == (80, 80)
-    # The placeholder for SIH's query parameters says it builds nothing yet.
-    expect(page.locator("#sih-query")).to_contain_text("nothing on this page builds them today")
-    expect(page.locator("#sih-query input, #sih-query select")).to_have_count(0)
+    # The base64 request is the SIH mode's first style; the query parameters' controls wait.
+    expect(page.locator("input[name=sih-style][value=default]")).to_be_checked()
+    expect(page.locator("#sih-query")).to_be_hidden()
+    # With SIH_COMPAT, the mode is not described as off.
+    expect(page.locator("input[name=mode][value=sih]")).to_have_accessible_description("")
     # Pasted back, the document fills the SIH form.
     page.check("input[name=mode][value=thumbor]")
     wait_for_result(page, "/unsafe/fit-in/300x300/astronaut.jpg")
@@ -373,6 +375,108 @@ def test_the_sih_mode_writes_base64_requests(page: Page, server: Server) -> None
     expect(page.locator("#sih-width")).to_have_value("120")
     expect(page.locator("#sih-grayscale")).to_be_checked()
     wait_for_result(page, path)
+
+
+def sih_query_mode(page: Page) -> None:
+    page.check("input[name=mode][value=sih]")
+    page.check("input[name=sih-style][value=query]")
+
+
+def test_the_sih_mode_writes_query_parameters(page: Page, server: Server) -> None:
+    sih_query_mode(page)
+    page.select_option("#sih-q-format", "webp")
+    page.select_option("#sih-q-fit", "fill")
+    page.fill("#sih-q-width", "120")
+    page.fill("#sih-q-height", "80")
+    page.fill("#sih-q-rotate", "90")
+    page.check("#sih-q-grayscale")
+    url = "/astronaut.jpg?format=webp&fit=fill&width=120&height=80&rotate=90&grayscale=true"
+    wait_for_result(page, url)
+    # fill: 120x80 whatever the ratio, then turned (Thumbor turns after resizing), as webp.
+    assert natural_size(page) == (80, 120) == served_size(server, url)
+    expect(page.locator("#result")).to_have_attribute("alt", f"The result: 80{TIMES}120, webp")
+    assert server.request(url).headers["Content-Type"] == "image/webp"
+
+
+def test_a_pasted_query_url_fills_the_query_controls(page: Page, server: Server) -> None:
+    # From the Thumbor mode: unsafe/, SIH's other spelling, an unknown parameter and a
+    # signature (this server does not sign) are read as the server reads them.
+    page.fill(
+        "#url",
+        base(server)
+        + "/unsafe/pan.gif?greyscale=1&width=60&flop=true&foo=1&fit=inside&signature=ab",
+    )
+    page.press("#url", "Enter")
+    expect(page.locator("#sih-query")).to_be_visible()
+    expect(page.locator("input[name=sih-style][value=query]")).to_be_checked()
+    expect(page.locator("#image-key")).to_have_value("pan.gif")
+    expect(page.locator("#sih-q-width")).to_have_value("60")
+    expect(page.locator("#sih-q-fit")).to_have_value("inside")
+    expect(page.locator("#sih-q-height")).to_have_value("")
+    for box in ("#sih-q-grayscale", "#sih-q-flop"):
+        expect(page.locator(box)).to_be_checked()
+    expect(page.locator("#sih-q-flip")).not_to_be_checked()
+    expect(page.locator("#url-status")).to_contain_text("Not read: foo")
+    # Written back in the page's order and names, with the same meaning.
+    url = "/pan.gif?fit=inside&width=60&flop=true&grayscale=true"
+    wait_for_result(page, url)
+    assert natural_size(page) == served_size(server, url)
+    # The URL the page wrote, pasted back, gives the same controls and the same URL.
+    page.fill("#sih-q-width", "")
+    page.fill("#url", base(server) + url)
+    page.press("#url", "Enter")
+    expect(page.locator("#sih-q-width")).to_have_value("60")
+    wait_for_result(page, url)
+
+
+def test_a_bad_query_value_is_shown_and_not_sent(page: Page, server: Server) -> None:
+    sih_query_mode(page)
+    wait_for_result(page, "/astronaut.jpg")
+    page.fill("#sih-q-width", "-5")
+    page.fill("#sih-q-rotate", "45")
+    problems = page.locator("#problems")
+    expect(problems).to_contain_text("Width: a whole number of 0 or more")
+    expect(problems).to_contain_text("Rotate: whole degrees, a multiple of 90")
+    expect(page.locator("#url-status")).to_contain_text("not sent")
+    # The last answer shown is the one before the bad values.
+    assert page.evaluate("document.getElementById('result').dataset.url") == "/astronaut.jpg"
+    # A pasted value the form does not offer stays in view, named.
+    page.fill("#url", base(server) + "/astronaut.jpg?format=tiff&expires=20200101T000000Z")
+    page.press("#url", "Enter")
+    expect(page.locator("#sih-q-format")).to_have_value("tiff")
+    expect(problems).to_contain_text("Format: one of jpeg, png, webp, avif, gif (not tiff)")
+    expect(problems).to_contain_text("Expires: already past")
+    page.select_option("#sih-q-format", "png")
+    page.fill("#sih-q-expires", "29991231T235959Z")
+    wait_for_result(page, "/astronaut.jpg?format=png&expires=29991231T235959Z")
+    expect(problems).to_be_empty()
+
+
+def test_without_sih_compat_the_sih_mode_says_why(
+    browser: Browser, originals: Path, tmp_path: Path
+) -> None:
+    env = server_env(tmp_path / "results")  # SIH_COMPAT off: Thumbor's rules
+    with running_server(originals, tmp_path / "logs", env, "--threads", "2") as thumbor:
+        page = browser.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(base(thumbor) + "/playground/")
+        wait_for_result(page, "/unsafe/fit-in/300x300/astronaut.jpg")
+        sih = page.locator("input[name=mode][value=sih]")
+        expect(sih).to_be_disabled()
+        expect(page.locator("#sih-off")).to_be_visible()
+        expect(sih).to_have_accessible_description(
+            "This server answers SIH requests only with SIH_COMPAT=true (without it, Thumbor's "
+            "rules stand): start it with SIH_COMPAT=true make serve."
+        )
+        # A pasted SIH request is not sent: the page says why instead.
+        page.fill("#url", base(thumbor) + "/eyJrZXkiOiJhc3Ryb25hdXQuanBnIn0=")
+        page.press("#url", "Enter")
+        expect(page.locator("#problems")).to_contain_text("only with SIH_COMPAT=true")
+        expect(page.locator("#sih-form")).to_be_hidden()
+        assert page.evaluate("document.getElementById('result').dataset.url") == (
+            "/unsafe/fit-in/300x300/astronaut.jpg"
+        )
+        page.close()
 
 
 # -- the page's generator is the grammar's ------------------------------------------------------
@@ -465,7 +569,11 @@ def test_a_local_server_signs_for_the_page_when_allowed(
     browser: Browser, originals: Path, tmp_path: Path
 ) -> None:
     env = server_env(
-        tmp_path / "results", SECURITY_KEY=KEY, ALLOW_UNSAFE_URL="false", PLAYGROUND_SIGNING="true"
+        tmp_path / "results",
+        SECURITY_KEY=KEY,
+        ALLOW_UNSAFE_URL="false",
+        PLAYGROUND_SIGNING="true",
+        SIH_COMPAT="true",
     )
     with running_server(originals, tmp_path / "logs", env, "--threads", "2") as signing:
         page = browser.new_page()
@@ -475,6 +583,15 @@ def test_a_local_server_signs_for_the_page_when_allowed(
         wait_for_result(page, signed)
         assert natural_size(page) == (300, 300)
         expect(page.locator("#server-note")).to_contain_text("signs the page's URLs")
+        # SIH's query parameters, signed as SIH_COMPAT verifies them (v7: path and query).
+        sih_query_mode(page)
+        page.fill("#sih-q-width", "100")
+        page.check("#sih-q-flip")
+        text = "/astronaut.jpg?flip=true&width=100"  # the parameters sorted
+        wait_for_result(
+            page, f"/astronaut.jpg?width=100&flip=true&signature={sih_signature(KEY, text)}"
+        )
+        assert natural_size(page) == (100, 100)
         page.close()
 
 
@@ -542,16 +659,24 @@ NAMED_ROLES = {
 
 def test_every_control_has_an_accessible_name(page: Page) -> None:
     add_filter(page, "watermark")  # fields of several kinds, and its buttons
-    page.check("input[name=mode][value=sih]")
-    page.check("input[name=mode][value=thumbor]")
     session = page.context.new_cdp_session(page)
-    tree = session.send("Accessibility.getFullAXTree")["nodes"]
+    trees = []
+    # Hidden controls are out of the tree: each form is looked at while it is shown.
+    for show in ("input[name=sih-style][value=query]", "input[name=sih-style][value=default]"):
+        page.check("input[name=mode][value=sih]")
+        page.check(show)
+        trees.append(session.send("Accessibility.getFullAXTree")["nodes"])
+    page.check("input[name=mode][value=thumbor]")
+    trees.append(session.send("Accessibility.getFullAXTree")["nodes"])
     unnamed = [
-        node for node in tree
+        node for tree in trees for node in tree
         if not node.get("ignored") and node.get("role", {}).get("value") in NAMED_ROLES
         and not (node.get("name", {}).get("value") or "").strip()
     ]  # fmt: skip
     assert unnamed == []
+    names = {node.get("name", {}).get("value") for node in trees[0] if not node.get("ignored")}
+    assert {"width", "rotate (degrees clockwise)", "expires (UTC)", "grayscale"} <= names
+    tree = trees[-1]
     roles = {node.get("role", {}).get("value") for node in tree if not node.get("ignored")}
     assert {"textbox", "combobox", "checkbox", "radio", "button", "spinbutton"} <= roles
     ids = page.evaluate("[...document.querySelectorAll('[id]')].map((e) => e.id)")

@@ -9,8 +9,10 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from PIL import Image
 
 from tests.images import SAMPLES
 from thumbor_urls import listing
@@ -177,6 +179,9 @@ def test_config_json(originals: Path) -> None:
     assert config["mode"] == "local"
     assert config["listing"] is True
     assert config["signing"]["offered"] is False
+    # Whether SIH's requests are answered: the page's SIH mode says why not when they are not.
+    assert config["sih"] is False
+    assert call(server(originals, SIH_COMPAT=True), "/playground/config.json").json()["sih"] is True
 
 
 # -- signing for the page ------------------------------------------------------------------------
@@ -220,6 +225,10 @@ def test_signatures_for_the_page(originals: Path) -> None:
     path, _, signature = sih.partition("?signature=")
     assert verify_sih(KEY, signature, path)
     assert call(wsgi, sih).status == 200
+    assert call(wsgi, "/playground/sign?style=sih&path=/eyJrZXkiOiJiLmpwZyJ9").json() == {
+        "url": sih,
+        "signature": signature,
+    }
     # Asked for by another name (DNS rebinding: another site's page on this address).
     for host in ("evil.example:8888", "127.0.0.1.evil.example"):
         refused = call(wsgi, "/playground/sign?path=b.jpg", host=host)
@@ -228,6 +237,32 @@ def test_signatures_for_the_page(originals: Path) -> None:
         assert call(wsgi, "/playground/sign?path=b.jpg", host=host).status == 200, host
     assert call(wsgi, "/playground/sign").json()["code"] == "InvalidUrl"
     assert call(wsgi, "/playground/sign?path=filters:blur(/b.jpg").json()["code"] == "InvalidUrl"
+
+
+def test_signatures_of_sih_query_parameters(originals: Path) -> None:
+    wsgi = server(originals, SECURITY_KEY=KEY, PLAYGROUND_SIGNING=True, SIH_COMPAT=True)
+    query = "format=webp&fit=fill&width=40&height=30&rotate=90&flop=true&expires=29991231T000000Z"
+    sign = f"/playground/sign?style=sih&path=/b.jpg&query={quote(query)}"
+    answer = call(wsgi, sign).json()
+    assert answer["url"] == f"/b.jpg?{query}&signature={answer['signature']}"
+    # v7's string to sign: the path, then the parameters sorted.
+    wanted = (
+        "/b.jpg?expires=29991231T000000Z&fit=fill&flop=true&format=webp&height=30&rotate=90"
+        "&width=40"
+    )
+    assert verify_sih(KEY, answer["signature"], wanted)
+    # SIH_COMPAT takes it: 40x30 (fill: the size asked, whatever the ratio), then turned, as
+    # Thumbor turns after resizing (docs/sih.md).
+    image = call(wsgi, answer["url"])
+    assert (image.status, image.headers["Content-Type"]) == (200, "image/webp")
+    with Image.open(io.BytesIO(image.body)) as result:
+        assert result.size == (30, 40)
+    # It covers every parameter: one changed is refused.
+    changed = answer["url"].replace("width=40", "width=41")
+    assert call(wsgi, changed).json()["code"] == "SignatureDoesNotMatch"
+    # Under the same rules as every signature: asked for from another name, none.
+    refused = call(wsgi, sign, host="evil.example:8888")
+    assert (refused.status, refused.json()["code"]) == (403, "SigningNotOffered")
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,12 @@ signatures.
 
     /                         302 to /playground/
     /playground/              the page; /playground/<file> its other files
-    /playground/config.json   what this server offers the page (listing, signing)
+    /playground/config.json   what this server offers the page (listing, signing, SIH_COMPAT)
     /playground/filters.json  the filter registry (filters/catalog.py)
     /playground/images.json   ?offset=&limit=: a page of the originals (listing.py)
     /playground/sign          ?path=: the signed URL of a Thumbor path (PLAYGROUND_SIGNING);
-                              with &style=sih, of an SIH request's path
+                              with &style=sih, of an SIH request's path and its query
+                              (&query=, v7's query parameters, URL-encoded)
 
 On AWS the page is static: it finds no images.json (and asks for a typed key), and the
 deployed config.json and filters.json are written beside it when it is uploaded.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from . import grammar, listing, signing
 from .config import Settings
@@ -112,7 +114,7 @@ class Playground:
             page = listing.list_images(self.root, offset, limit)
             return json_response(200, page.as_dict(), _NO_CACHE)
         if name == "sign":
-            return json_response(200, {"url": self._sign(request)}, _NO_CACHE)
+            return json_response(200, self._sign(request), _NO_CACHE)
         return self._file(name)
 
     def _config(self) -> dict[str, object]:
@@ -123,9 +125,12 @@ class Playground:
             "signing": {"offered": offered, "why": why},
             "unsafe": self.settings.ALLOW_UNSAFE_URL,
             "maxFilters": self.settings.MAX_FILTERS,
+            # Without SIH_COMPAT the server reads SIH's requests by Thumbor's rules: the page
+            # says so instead of sending requests that cannot work.
+            "sih": self.settings.SIH_COMPAT,
         }
 
-    def _sign(self, request: Request) -> str:
+    def _sign(self, request: Request) -> dict[str, str]:
         offered, why = self.signing_offered()
         if not offered:
             raise SigningNotOffered(why)
@@ -137,11 +142,21 @@ class Playground:
         if not path:
             raise InvalidUrl("sign needs ?path=<the Thumbor path after /unsafe/>")
         if request.query.get("style") == "sih":
-            # SIH's ?signature=: hex HMAC-SHA256 of the path as sent.
-            return f"{path}?signature={signing.sih_signature(self.settings.SECURITY_KEY, path)}"
+            return self._sign_sih(path, request.query.get("query", ""))
         # Through the grammar, as `thumbor-urls sign` does: the canonical path, signed.
         params = grammar.parse(path, max_filters=self.settings.MAX_FILTERS)
-        return grammar.generate_url(params, self.settings.SECURITY_KEY)
+        return {"url": grammar.generate_url(params, self.settings.SECURITY_KEY)}
+
+    def _sign_sih(self, path: str, query: str) -> dict[str, str]:
+        """SIH's `?signature=` for `path` (decoded, as the server sees it) and `query` (as it
+        will be sent): exactly what SIH_COMPAT verifies, v7's `path?k=v&...` of the query's
+        parameters read as this server reads a request's query, the path alone without any.
+        `url` is the path as given (the page percent-encodes it), the query and the signature."""
+        parameters = dict(parse_qsl(query))  # as server.py's request_from_environ reads it
+        text = signing.sih_string_to_sign(path, parameters)
+        signature = signing.sih_signature(self.settings.SECURITY_KEY, text)
+        search = f"{query}&" if query else ""
+        return {"url": f"{path}?{search}signature={signature}", "signature": signature}
 
     def _file(self, name: str) -> Response:
         # Only the folder's own files, looked up by name among them: no path can lead out.
