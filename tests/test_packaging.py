@@ -52,9 +52,13 @@ def test_pip_install_gives_exactly_the_pinned_runtime() -> None:
     assert set(declared) == {"pillow", "waitress", "urllib3"}
 
 
-def test_the_lambda_zip_packs_pillow_only() -> None:
-    pillow = pins(ROOT / "requirements.txt")["pillow"]
-    assert pins(ROOT / "requirements-lambda.txt") == {"pillow": pillow}
+def test_the_lambda_zip_packs_pillow_and_urllib3_only() -> None:
+    runtime = pins(ROOT / "requirements.txt")
+    # The same versions as the local server's: urllib3 for the HTTP loader (httpOrigins=Yes).
+    assert pins(ROOT / "requirements-lambda.txt") == {
+        "pillow": runtime["pillow"],
+        "urllib3": runtime["urllib3"],
+    }
     serverless = (ROOT / "serverless.yml").read_text()
     assert re.search(r"^\s+fileName: requirements-lambda\.txt\b", serverless, re.MULTILINE)
 
