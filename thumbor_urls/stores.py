@@ -74,8 +74,8 @@ class FolderResultStore:
         data_path, meta_path = self._paths(key)
         data_path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"content_type": content_type, "vary_accept": vary_accept, "length": len(data)}
-        _write_atomic(data_path, data)
-        _write_atomic(meta_path, json.dumps(meta).encode())
+        write_atomic(data_path, data)
+        write_atomic(meta_path, json.dumps(meta).encode())
 
     def _data_path(self, key: str) -> Path:
         return self.root / "data" / key[:2] / f"{key}.json"
@@ -90,10 +90,11 @@ class FolderResultStore:
     def put_data(self, key: str, value: dict[str, Any]) -> None:
         path = self._data_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, json.dumps(value).encode())
+        write_atomic(path, json.dumps(value).encode())
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """`data` at `path`, whole or not at all (readers never see half a file)."""
     import tempfile  # noqa: PLC0415 - 6 ms of every cold start otherwise, for a rare write
 
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -24,7 +24,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from ..stores import FolderResultStore, NoResultStore, ResultStore
+from ..stores import FolderResultStore, NoResultStore, ResultStore, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -179,14 +179,14 @@ class FolderOriginals:
         try:
             self._make_room(len(data))
             data_path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(data_path, data)
-            _write_atomic(entry_path, json.dumps(entry.as_dict()).encode())
+            write_atomic(data_path, data)
+            write_atomic(entry_path, json.dumps(entry.as_dict()).encode())
         except OSError as error:
             log.warning("could not keep an original: %s", error)
 
     def put_entry(self, entry: Entry) -> None:
         try:
-            _write_atomic(self._paths(entry.url)[1], json.dumps(entry.as_dict()).encode())
+            write_atomic(self._paths(entry.url)[1], json.dumps(entry.as_dict()).encode())
         except OSError as error:
             log.warning("could not keep an original's entry: %s", error)
 
@@ -256,16 +256,3 @@ def originals_for(results: ResultStore, max_bytes: int, scope: str) -> Originals
     if isinstance(results, FolderResultStore):
         return FolderOriginals(results.root / "originals", max_bytes, scope)
     return StoreOriginals(results, max_bytes, scope)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    import tempfile  # noqa: PLC0415 - as stores.py: only writes pay for it
-
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
