@@ -21,13 +21,45 @@ from typing import Any
 
 from PIL import Image
 
+from tests.images import SAMPLES
+from thumbor_urls.app import App
 from thumbor_urls.config import Settings
-from thumbor_urls.messages import Response
+from thumbor_urls.messages import Access, Request, Response
 
 # What the `client` fixture (conftest.py) returns: get(path, method="GET", **headers).
 Client = Callable[..., Response]
 
 SETTING_NAMES = frozenset(Settings._fields)
+
+
+class RecordingApp:
+    """An App over copies of some sample images, with a result folder; the outcome of each
+    request is kept."""
+
+    def __init__(self, tmp_path: Path, names: tuple[str, ...], **settings: object) -> None:
+        root = tmp_path / "originals"
+        root.mkdir(parents=True)
+        for name in names:
+            (root / name).write_bytes((SAMPLES / name).read_bytes())
+        self.results = tmp_path / "results"
+        self.app = App(
+            Settings(FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=self.results)
+            .replace(**settings)
+        )  # fmt: skip
+        self.outcomes: list[str] = []
+
+    def get(self, path: str, **headers: str) -> Response:
+        """GET `path`; headers as keywords (`sec_ch_dpr="2"` is `Sec-CH-DPR: 2`)."""
+
+        def record(access: Access) -> None:
+            self.outcomes.append(access.outcome)
+
+        lowered = {name.replace("_", "-").lower(): value for name, value in headers.items()}
+        return self.app.handle(Request("GET", path, lowered), record=record)
+
+    def stored(self) -> int:
+        """How many results the result folder holds."""
+        return sum(1 for p in self.results.rglob("*") if p.is_file() and p.suffix != ".json")
 
 
 def clean_env(**settings: object) -> dict[str, str]:

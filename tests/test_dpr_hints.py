@@ -4,19 +4,17 @@ Vary, Accept-CH, Content-DPR and result-cache key, through the real App over the
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.images import SAMPLES, decode
+from tests.helpers import RecordingApp
+from tests.images import decode
 from thumbor_urls import hints
-from thumbor_urls.app import App
-from thumbor_urls.config import Settings
 from thumbor_urls.geometry import scaled
-from thumbor_urls.messages import Access, Request, Response
+from thumbor_urls.messages import Response
 from thumbor_urls.url import parse_path
 
 # samples/: astronaut.jpg is 512x512, dandelions.jpg 5312x2988.
@@ -80,27 +78,7 @@ def test_scaled_sides(side: int | str, dpr: float | None, expected: int | str) -
     assert scaled(side, dpr) == expected  # type: ignore[arg-type]
 
 
-class Server:
-    """An App over a copy of the samples; the outcome of each request is kept."""
-
-    def __init__(self, tmp_path: Path, **settings: object) -> None:
-        root = tmp_path / "originals"
-        root.mkdir(parents=True)
-        for name in ("astronaut.jpg", "dandelions.jpg"):
-            shutil.copy(SAMPLES / name, root / name)
-        results = tmp_path / "results"
-        self.app = App(
-            Settings(FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=results)
-            .replace(**settings)
-        )  # fmt: skip
-        self.outcomes: list[str] = []
-
-    def get(self, path: str, **headers: str) -> Response:
-        def record(access: Access) -> None:
-            self.outcomes.append(access.outcome)
-
-        lowered = {name.replace("_", "-").lower(): value for name, value in headers.items()}
-        return self.app.handle(Request("GET", path, lowered), record=record)
+ORIGINALS = ("astronaut.jpg", "dandelions.jpg")
 
 
 def size_of(response: Response) -> tuple[int, int]:
@@ -112,7 +90,7 @@ def size_of(response: Response) -> tuple[int, int]:
 
 
 def test_dpr_multiplies_the_written_size(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = RecordingApp(tmp_path, ORIGINALS)
     assert size_of(server.get("/unsafe/150x100/filters:dpr(2)/astronaut.jpg")) == (300, 200)
     assert size_of(server.get("/unsafe/101x0/filters:dpr(1.5)/astronaut.jpg")) == (152, 152)
     # fit-in does not enlarge, at any ratio: 400x400 at 2x would be 800, the original is 512.
@@ -130,14 +108,14 @@ def test_dpr_multiplies_the_written_size(tmp_path: Path) -> None:
 
 
 def test_dpr_stays_within_the_output_limits(tmp_path: Path) -> None:
-    server = Server(tmp_path, MAX_OUTPUT_SIDE=500)
+    server = RecordingApp(tmp_path, ORIGINALS, MAX_OUTPUT_SIDE=500)
     refused = server.get("/unsafe/300x200/filters:dpr(2)/astronaut.jpg")
     assert refused.status == 413
     assert "MAX_OUTPUT_SIDE" in json.loads(refused.body)["message"]
     assert server.get("/unsafe/250x200/filters:dpr(2)/astronaut.jpg").status == 200
     # Out of range: skipped as Thumbor skips a bad argument, refused with STRICT_FILTERS.
     assert size_of(server.get("/unsafe/100x100/filters:dpr(5)/astronaut.jpg")) == (100, 100)
-    strict = Server(tmp_path / "strict", STRICT_FILTERS=True)
+    strict = RecordingApp(tmp_path / "strict", ORIGINALS, STRICT_FILTERS=True)
     assert strict.get("/unsafe/100x100/filters:dpr(5)/astronaut.jpg").status == 400
 
 
@@ -145,7 +123,7 @@ def test_dpr_stays_within_the_output_limits(tmp_path: Path) -> None:
 
 
 def test_hints_are_ignored_unless_turned_on(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = RecordingApp(tmp_path, ORIGINALS)
     response = server.get("/unsafe/150x100/astronaut.jpg", sec_ch_dpr="2", sec_ch_width="640")
     assert size_of(response) == (150, 100)
     for header in ("Vary", "Accept-CH", "Content-DPR"):
@@ -153,7 +131,7 @@ def test_hints_are_ignored_unless_turned_on(tmp_path: Path) -> None:
 
 
 def test_the_dpr_hint_multiplies_a_written_size(tmp_path: Path) -> None:
-    server = Server(tmp_path, CLIENT_HINTS=True)
+    server = RecordingApp(tmp_path, ORIGINALS, CLIENT_HINTS=True)
     url = "/unsafe/150x100/astronaut.jpg"
     double = server.get(url, sec_ch_dpr="2")
     assert size_of(double) == (300, 200)
@@ -178,7 +156,7 @@ def test_the_dpr_hint_multiplies_a_written_size(tmp_path: Path) -> None:
 
 
 def test_each_dpr_class_is_a_result_of_its_own(tmp_path: Path) -> None:
-    server = Server(tmp_path, CLIENT_HINTS=True)
+    server = RecordingApp(tmp_path, ORIGINALS, CLIENT_HINTS=True)
     app, plan = server.app, parse_path("150x100/astronaut.jpg")
     keys = {
         app.result_key(plan, "", ""),
@@ -195,7 +173,7 @@ def test_each_dpr_class_is_a_result_of_its_own(tmp_path: Path) -> None:
 
 
 def test_content_dpr_is_what_the_class_made_of_the_image(tmp_path: Path) -> None:
-    server = Server(tmp_path, CLIENT_HINTS=True)
+    server = RecordingApp(tmp_path, ORIGINALS, CLIENT_HINTS=True)
     # fit-in never enlarges: 300x300 at 3x would be 900, the original is 512: 512/300.
     partly = server.get("/unsafe/fit-in/300x300/astronaut.jpg", sec_ch_dpr="3")
     assert size_of(partly) == (512, 512)
@@ -222,14 +200,14 @@ def test_content_dpr_is_what_the_class_made_of_the_image(tmp_path: Path) -> None
 
 
 def test_a_class_past_the_limits_falls_back_to_one_that_fits(tmp_path: Path) -> None:
-    server = Server(tmp_path, CLIENT_HINTS=True, MAX_OUTPUT_SIDE=500)
+    server = RecordingApp(tmp_path, ORIGINALS, CLIENT_HINTS=True, MAX_OUTPUT_SIDE=500)
     fallen = server.get("/unsafe/300x200/astronaut.jpg", sec_ch_dpr="3")
     assert size_of(fallen) == (450, 300)  # 1.5: 2 would make 600
     assert fallen.headers["Content-DPR"] == "1.5"
 
 
 def test_the_width_hint_sizes_a_url_that_writes_no_size(tmp_path: Path) -> None:
-    server = Server(tmp_path, CLIENT_HINTS=True, AUTO_WEBP=True)
+    server = RecordingApp(tmp_path, ORIGINALS, CLIENT_HINTS=True, AUTO_WEBP=True)
     wide = server.get("/unsafe/dandelions.jpg", sec_ch_width="500", accept="image/webp")
     assert size_of(wide) == (640, 360)  # the class of 500
     assert wide.headers["Content-Type"] == "image/webp"

@@ -3,17 +3,15 @@ with its q-values, each negotiated class stored as a result of its own."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.images import SAMPLES, decode
+from tests.helpers import RecordingApp
+from tests.images import decode
 from thumbor_urls import codecs
 from thumbor_urls.accept import qualities, takes
-from thumbor_urls.app import App
 from thumbor_urls.config import SettingError, Settings
-from thumbor_urls.messages import Access, Request, Response
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 OLD_SAFARI = "image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5"
@@ -83,33 +81,11 @@ def test_the_setting_is_read_in_order_once_each() -> None:
         Settings.from_env({"AUTO_FORMAT_PREFERENCE": "avif,gif"})
 
 
-class Recorded:
-    """An App over a copy of the samples, whose requests' outcomes are kept."""
-
-    def __init__(self, tmp_path: Path, **settings: object) -> None:
-        root = tmp_path / "originals"
-        root.mkdir()
-        for name in ("astronaut.jpg", "astronaut.png", "pan.gif", "dandelions-cutout.png"):
-            shutil.copy(SAMPLES / name, root / name)
-        self.results = tmp_path / "results"
-        self.app = App(
-            Settings(FILE_LOADER_ROOT_PATH=root, RESULT_STORAGE_FILE_STORAGE_ROOT_PATH=self.results)
-            .replace(**settings)
-        )  # fmt: skip
-        self.outcomes: list[str] = []
-
-    def get(self, path: str, **headers: str) -> Response:
-        def record(access: Access) -> None:
-            self.outcomes.append(access.outcome)
-
-        return self.app.handle(Request("GET", path, headers), record=record)
-
-    def stored(self) -> int:
-        return sum(1 for p in self.results.rglob("*") if p.is_file() and p.suffix != ".json")
+ORIGINALS = ("astronaut.jpg", "astronaut.png", "pan.gif", "dandelions-cutout.png")
 
 
 def test_preference_picks_the_first_format_the_client_takes(tmp_path: Path) -> None:
-    app = Recorded(tmp_path, AUTO_FORMAT_PREFERENCE=("avif", "webp", "jpeg"))
+    app = RecordingApp(tmp_path, ORIGINALS, AUTO_FORMAT_PREFERENCE=("avif", "webp", "jpeg"))
     url = "/unsafe/80x60/astronaut.png"  # an opaque PNG
     cases = {
         CHROME: "image/avif",
@@ -138,7 +114,7 @@ def test_preference_picks_the_first_format_the_client_takes(tmp_path: Path) -> N
 
 
 def test_transparency_and_animation_skip_formats_that_cannot_hold_them(tmp_path: Path) -> None:
-    app = Recorded(tmp_path, AUTO_FORMAT_PREFERENCE=("jpeg", "avif", "webp"))
+    app = RecordingApp(tmp_path, ORIGINALS, AUTO_FORMAT_PREFERENCE=("jpeg", "avif", "webp"))
     cutout = app.get("/unsafe/80x45/dandelions-cutout.png", accept=CHROME)
     assert cutout.headers["Content-Type"] == "image/avif"  # JPEG would lose the alpha
     assert decode(cutout.body).mode == "RGBA"
@@ -147,14 +123,14 @@ def test_transparency_and_animation_skip_formats_that_cannot_hold_them(tmp_path:
     assert getattr(decode(animated.body), "n_frames", 1) > 1
     # With only JPEG preferred an animation is a GIF for every client: nothing to vary on.
     (tmp_path / "jpeg-only").mkdir()
-    only_jpeg = Recorded(tmp_path / "jpeg-only", AUTO_FORMAT_PREFERENCE=("jpeg",))
+    only_jpeg = RecordingApp(tmp_path / "jpeg-only", ORIGINALS, AUTO_FORMAT_PREFERENCE=("jpeg",))
     gif = only_jpeg.get("/unsafe/60x0/pan.gif", accept=CHROME)
     assert gif.headers["Content-Type"] == "image/gif"
     assert "Vary" not in gif.headers
 
 
 def test_a_png_chosen_by_preference_is_not_turned_into_jpeg(tmp_path: Path) -> None:
-    app = Recorded(tmp_path, AUTO_FORMAT_PREFERENCE=("png",), AUTO_PNG_TO_JPG=True)
+    app = RecordingApp(tmp_path, ORIGINALS, AUTO_FORMAT_PREFERENCE=("png",), AUTO_PNG_TO_JPG=True)
     chosen = app.get("/unsafe/80x80/astronaut.jpg", accept="image/png")
     assert chosen.headers["Content-Type"] == "image/png"
     # Not taken: the source's format, then AUTO_PNG_TO_JPG as before.
@@ -163,7 +139,7 @@ def test_a_png_chosen_by_preference_is_not_turned_into_jpeg(tmp_path: Path) -> N
 
 
 def test_without_a_preference_the_flags_keep_their_classes(tmp_path: Path) -> None:
-    app = Recorded(tmp_path, AUTO_WEBP=True, AUTO_AVIF=True)
+    app = RecordingApp(tmp_path, ORIGINALS, AUTO_WEBP=True, AUTO_AVIF=True)
     # The class strings (part of the stored results' keys) are the ones the flags always made.
     automatic = app.app.settings.auto_formats
     assert codecs.accept_class(CHROME, automatic, None) == "avif+webp"
