@@ -9,6 +9,10 @@ the machine's load falls on both alike:
 - `init`: `AWS_LAMBDA_FUNCTION_NAME` set, as on Lambda: handler.py builds the service (settings,
   App, S3 client) at import.
 - `lazy`: without it, as the tests import the handler: the first request builds the service.
+- `snap`: as SnapStart initialises a version (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`), with
+  a stand-in for Lambda's `snapshot_restore_py`: after the import the child runs the
+  before-snapshot hooks, then times the after-restore hooks (`restore`) and the first request.
+  What Lambda adds, bringing the snapshot's memory back, is not in it (docs/aws.md, SnapStart).
 
 Each run gets an empty result bucket of its own, so every first request reads the original and
 renders it, as a new deployment's first request does. Bytecode is compiled first, as the Lambda
@@ -49,11 +53,27 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 29000
 
+restored = imported
+hooks = sys.modules.get("snapshot_restore_py")
+if hooks is not None:  # snap: the snapshot is taken here; the restore starts after it
+    for hook in hooks.before:
+        hook()
+    restoring = time.perf_counter()
+    for hook in hooks.after:
+        hook()
+    restored = time.perf_counter()
 event = json.loads(sys.argv[1])
 answer = handler.handler(event, Context())
 done = time.perf_counter()
 print(json.dumps({"status": answer["statusCode"], "initMs": (imported - started) * 1000,
-                  "firstMs": (done - imported) * 1000}), flush=True)
+                  "restoreMs": (restored - restoring) * 1000 if hooks else 0.0,
+                  "firstMs": (done - restored) * 1000}), flush=True)
+"""
+# Lambda's module registers the hooks; this one keeps them for the child to run.
+FAKE_HOOKS = """
+before, after = [], []
+register_before_snapshot = before.append
+register_after_restore = after.append
 """
 
 SIZES = {"800x600": (800, 600), "20mp": (5472, 3648)}
@@ -80,17 +100,19 @@ def event(path: str) -> dict[str, Any]:
     }
 
 
-def one_run(aws: MotoAws, source: str, key: str, mode: str) -> dict[str, float]:
+def one_run(aws: MotoAws, source: str, key: str, mode: str, hooks: Path) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(aws.env())
     env.update(
-        PYTHONPATH=str(REPO),
+        PYTHONPATH=os.pathsep.join([str(REPO), *([str(hooks)] if mode == "snap" else [])]),
         SOURCE_BUCKETS=source,
         RESULT_STORAGE_BUCKET=aws.bucket("res"),  # empty: the request renders
         DETECTORS="",  # as deployed by default
     )
-    if mode == "init":
+    if mode in ("init", "snap"):
         env["AWS_LAMBDA_FUNCTION_NAME"] = "bench-cold"
+    if mode == "snap":
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
     command = [sys.executable, "-c", CHILD, json.dumps(event(PATH.format(key=key)))]
     started = time.perf_counter()
     with subprocess.Popen(
@@ -107,7 +129,8 @@ def one_run(aws: MotoAws, source: str, key: str, mode: str) -> dict[str, float]:
         raise SystemExit(f"{mode} {key}: no answer\n{errors}") from None
     if line["status"] != 200:
         raise SystemExit(f"{mode} {key}: status {line['status']}\n{errors}")
-    return {"initMs": line["initMs"], "firstMs": line["firstMs"], "wallMs": wall}
+    fields = ("initMs", "restoreMs", "firstMs")
+    return {**{field: line[field] for field in fields}, "wallMs": wall}
 
 
 def summary(values: list[float]) -> str:
@@ -119,12 +142,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--images", default="800x600,20mp")
-    parser.add_argument("--modes", default="lazy,init")
+    parser.add_argument("--modes", default="lazy,init,snap")
     args = parser.parse_args(argv)
     compileall.compile_dir(REPO / "thumbor_urls", quiet=1)
     compileall.compile_file(REPO / "handler.py", quiet=1)
     modes = args.modes.split(",")
     with tempfile.TemporaryDirectory() as logs, running_moto(Path(logs)) as aws:
+        hooks = Path(logs) / "hooks"
+        hooks.mkdir()
+        (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
         source = aws.bucket("src")
         s3 = aws.client("s3")
         for name in args.images.split(","):
@@ -132,19 +158,22 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.images.split(","):
             key = f"{name}.jpg"
             for mode in modes:  # one untimed run each: the OS's file cache, moto's first answer
-                one_run(aws, source, key, mode)
+                one_run(aws, source, key, mode, hooks)
             runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
             for index in range(args.runs):
                 order = modes if index % 2 == 0 else modes[::-1]
                 for mode in order:
-                    runs[mode].append(one_run(aws, source, key, mode))
+                    runs[mode].append(one_run(aws, source, key, mode, hooks))
             for mode in modes:
                 columns = {
                     field: summary([run[field] for run in runs[mode]])
-                    for field in ("initMs", "firstMs", "wallMs")
+                    for field in ("initMs", "restoreMs", "firstMs", "wallMs")
                 }
+                # snap: the spawn-to-answer time includes the init, which Lambda runs once
+                # per version, before any request; restore + first request is what one waits.
+                restore = f"  restore hooks {columns['restoreMs']:>11}" if mode == "snap" else ""
                 print(
-                    f"{name:8} {mode:5} init {columns['initMs']:>14}  first request "
+                    f"{name:8} {mode:5} init {columns['initMs']:>14}{restore}  first request "
                     f"{columns['firstMs']:>14}  spawn to answer {columns['wallMs']:>14} ms"
                     f"  ({args.runs} runs)",
                     flush=True,

@@ -32,6 +32,7 @@ const NAMES = [
   "apiThrottleRate", "apiThrottleBurst", "maxSourcePixels", "wafRateLimit", "webAclArn",
   "domainName", "certificateArn", "originShieldRegion", "monitoring", "alarmEmail",
   "enableS3ObjectLambda", "useExistingCloudFrontDistribution", "resultBucket",
+  "snapStart",
 ];
 
 class ParamError extends Error {}
@@ -76,6 +77,9 @@ async function compute({ resolveVariable }) {
   const signature = yesNo(params, "enableSignature");
   for (const name of ["autoWebp", "autoAvif", "clientHints", "corsEnabled", "deployDemoUi",
     "enableDefaultFallbackImage", "moderation", "monitoring"]) yesNo(params, name);
+  // SnapStart runs only published versions: osls then adds a version's alias ("snapstart") and
+  // points the API's integration and permission at it.
+  const snapStart = yesNo(params, "snapStart");
   if (!PRICE_CLASSES.includes(params.cloudFrontPriceClass)) {
     fail(`cloudFrontPriceClass must be one of ${PRICE_CLASSES.join(", ")}`);
   }
@@ -243,6 +247,7 @@ async function compute({ resolveVariable }) {
     webAcl,
     originShield: shieldConfig,
     alarmSubscription: params.alarmEmail ? [{ Protocol: "email", Endpoint: params.alarmEmail }] : NO_VALUE,
+    snapStart,
     flags: {
       createSourceBucket: yes(createSource),
       generateSigningSecret: yes(generateSecret),
