@@ -9,14 +9,18 @@ the machine's load falls on both alike:
 - `init`: `AWS_LAMBDA_FUNCTION_NAME` set, as on Lambda: handler.py builds the service (settings,
   App, S3 client) at import.
 - `lazy`: without it, as the tests import the handler: the first request builds the service.
+- `base`: with `--base PATH`, the handler of another checkout (e.g. a worktree of the commit
+  before), as `init` runs it: the before and after of a change, run for run.
 - `snap`: as SnapStart initialises a version (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`), with
   a stand-in for Lambda's `snapshot_restore_py`: after the import the child runs the
   before-snapshot hooks, then times the after-restore hooks (`restore`) and the first request.
   What Lambda adds, bringing the snapshot's memory back, is not in it (docs/aws.md, SnapStart).
 
-Each run gets an empty result bucket of its own, so every first request reads the original and
-renders it, as a new deployment's first request does. Bytecode is compiled first, as the Lambda
-zip carries it. Numbers are medians with quartiles; on a shared machine, compare them run for run.
+As on a deployed stack, the service reads an origin secret from Secrets Manager (moto's) and the
+event carries it, as CloudFront sends it. Each run gets an empty result bucket of its own, so
+every first request reads the original and renders it, as a new deployment's first request does.
+Bytecode is compiled first, as the Lambda zip carries it. Numbers are medians with quartiles; on
+a shared machine, compare them run for run.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ register_after_restore = after.append
 """
 
 SIZES = {"800x600": (800, 600), "20mp": (5472, 3648)}
+ORIGIN_SECRET = "bench-origin-secret"  # noqa: S105 - moto's secret: its name and its value
 
 
 def photo(size: tuple[int, int]) -> bytes:
@@ -94,29 +99,33 @@ def event(path: str) -> dict[str, Any]:
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"accept": "image/jpeg"},
+        "headers": {"accept": "image/jpeg", "x-origin-verify": ORIGIN_SECRET},
         "requestContext": {"http": {"method": "GET", "path": path}},
         "isBase64Encoded": False,
     }
 
 
-def one_run(aws: MotoAws, source: str, key: str, mode: str, hooks: Path) -> dict[str, float]:
+def one_run(
+    aws: MotoAws, source: str, key: str, mode: str, hooks: Path, base: Path | None = None
+) -> dict[str, float]:
+    repo = base if mode == "base" and base is not None else REPO
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(aws.env())
     env.update(
-        PYTHONPATH=os.pathsep.join([str(REPO), *([str(hooks)] if mode == "snap" else [])]),
+        PYTHONPATH=os.pathsep.join([str(repo), *([str(hooks)] if mode == "snap" else [])]),
         SOURCE_BUCKETS=source,
         RESULT_STORAGE_BUCKET=aws.bucket("res"),  # empty: the request renders
         DETECTORS="",  # as deployed by default
+        ORIGIN_SECRET=ORIGIN_SECRET,
     )
-    if mode in ("init", "snap"):
+    if mode in ("init", "snap", "base"):
         env["AWS_LAMBDA_FUNCTION_NAME"] = "bench-cold"
     if mode == "snap":
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
     command = [sys.executable, "-c", CHILD, json.dumps(event(PATH.format(key=key)))]
     started = time.perf_counter()
     with subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as child:
         assert child.stdout is not None and child.stderr is not None
         answered = child.stdout.readline()  # the first answer, before the interpreter's exit
@@ -143,27 +152,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--images", default="800x600,20mp")
     parser.add_argument("--modes", default="lazy,init,snap")
+    parser.add_argument("--base", type=Path, help="another checkout, timed as mode `base`")
     args = parser.parse_args(argv)
-    compileall.compile_dir(REPO / "thumbor_urls", quiet=1)
-    compileall.compile_file(REPO / "handler.py", quiet=1)
     modes = args.modes.split(",")
+    if args.base is not None:
+        modes.insert(0, "base")
+    for repo in (REPO, args.base) if args.base is not None else (REPO,):
+        compileall.compile_dir(repo / "thumbor_urls", quiet=1)
+        compileall.compile_file(repo / "handler.py", quiet=1)
     with tempfile.TemporaryDirectory() as logs, running_moto(Path(logs)) as aws:
         hooks = Path(logs) / "hooks"
         hooks.mkdir()
         (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
         source = aws.bucket("src")
+        aws.client("secretsmanager").create_secret(Name=ORIGIN_SECRET, SecretString=ORIGIN_SECRET)
         s3 = aws.client("s3")
         for name in args.images.split(","):
             s3.put_object(Bucket=source, Key=f"{name}.jpg", Body=photo(SIZES[name]))
         for name in args.images.split(","):
             key = f"{name}.jpg"
             for mode in modes:  # one untimed run each: the OS's file cache, moto's first answer
-                one_run(aws, source, key, mode, hooks)
+                one_run(aws, source, key, mode, hooks, args.base)
             runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
             for index in range(args.runs):
                 order = modes if index % 2 == 0 else modes[::-1]
                 for mode in order:
-                    runs[mode].append(one_run(aws, source, key, mode, hooks))
+                    runs[mode].append(one_run(aws, source, key, mode, hooks, args.base))
             for mode in modes:
                 columns = {
                     field: summary([run[field] for run in runs[mode]])
