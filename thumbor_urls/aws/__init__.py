@@ -1,6 +1,6 @@
 """AWS adapters: S3 originals and results, the signing key from Secrets Manager, the Lambda handler.
 
 Nothing here is imported by the local server but sih.py (pure: SIH's requests translated, which
-the local server answers too): boto3 is imported lazily, inside functions, so the core runs (and
-its tests pass) without it.
+the local server answers too): botocore is imported lazily, inside functions, so the core runs
+(and its tests pass) without it.
 """
