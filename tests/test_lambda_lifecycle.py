@@ -18,6 +18,7 @@ import pytest
 
 from tests.lambda_stack import Stack
 from thumbor_urls.aws import clients, lambda_handler, lifecycle, secrets
+from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.signing import sign_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +96,46 @@ def test_clients_share_one_session_and_keep_working_without_their_connections(
     assert clients.drop_connections() == 2
     assert pooled_connections(s3) == 0
     assert stack.get("/unsafe/41x30/astronaut.jpg").status == 200  # a new connection
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, []),
+        ({"SOURCE_BUCKETS": ("photos",)}, ["s3"]),
+        ({"ENABLE_DEFAULT_FALLBACK_IMAGE": True}, ["s3"]),
+        ({"SECRETS_MANAGER": "signing"}, []),  # signing off: the secret is never read
+        ({"SECRETS_MANAGER": "signing", "ENABLE_SIGNATURE": True}, ["secretsmanager"]),
+        (
+            {
+                "ORIGIN_SECRET": "origin",
+                "RESULT_STORAGE_BUCKET": "res",
+                "DETECTORS": ("rekognition",),
+            },
+            ["secretsmanager", "s3", "rekognition"],
+        ),
+        ({"MODERATION": True, "MODERATION_BACKEND": "rekognition"}, ["rekognition"]),
+        ({"MODERATION": True, "MODERATION_BACKEND": "none"}, []),
+    ],
+)
+def test_init_builds_the_clients_the_settings_call(
+    settings: dict[str, Any], expected: list[str]
+) -> None:
+    base = Settings.from_env({}).replace(DETECTORS=())
+    assert lifecycle.needed_clients(base.replace(**settings)) == expected
+
+
+def test_a_failing_init_is_logged_and_left_to_the_first_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(settings: Settings | None = None) -> None:
+        raise SettingError("MAX_SOURCE_PIXELS: not a number")
+
+    monkeypatch.setattr(lambda_handler, "build_service", broken)
+    lifecycle.init(0.0)
+    (line,) = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    assert line["event"] == "init"
+    assert line["error"] == "SettingError: MAX_SOURCE_PIXELS: not a number"
 
 
 def test_hooks_register_only_where_the_runtime_has_them(

@@ -71,9 +71,10 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
 def needed_clients(settings: Settings) -> list[str]:
     """The AWS services this configuration calls, in the order they are built."""
     names = []
-    if settings.SECRETS_MANAGER or settings.ORIGIN_SECRET:
+    if (settings.ENABLE_SIGNATURE and settings.SECRETS_MANAGER) or settings.ORIGIN_SECRET:
         names.append("secretsmanager")
-    if settings.SOURCE_BUCKETS or settings.RESULT_STORAGE_BUCKET:
+    buckets = settings.SOURCE_BUCKETS or settings.RESULT_STORAGE_BUCKET
+    if buckets or settings.ENABLE_DEFAULT_FALLBACK_IMAGE:
         names.append("s3")
     moderated = settings.MODERATION and settings.MODERATION_BACKEND == "rekognition"
     if "rekognition" in (settings.DETECTORS or ()) or moderated:
@@ -133,7 +134,13 @@ def init(started: float) -> None:
     """handler.py's import on Lambda: prepare, register the hooks, and log one line with the
     split of the init (`importMs` since `started`, `prepareMs`), as the request lines log theirs."""
     imported = time.perf_counter()
-    done = prepare()
+    try:
+        done = prepare()
+    except Exception as error:  # a bad setting, say: the first request reports it
+        # Failing the init would only make Lambda retry it at each invocation; the request
+        # builds the service again and answers with the error, as it did before init built it.
+        done = {"ms": round((time.perf_counter() - imported) * 1000, 1)}
+        done["error"] = f"{type(error).__name__}: {error}"
     hooks = register_hooks()
     log(
         {
