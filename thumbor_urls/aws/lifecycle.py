@@ -102,14 +102,21 @@ def after_restore() -> None:
     clients.drop_connections()
 
 
+def hooks_module() -> Any:
+    """Lambda's `snapshot_restore_py`, or None where this runtime has none (not on Lambda, or a
+    runtime before SnapStart for Python)."""
+    try:
+        return importlib.import_module("snapshot_restore_py")
+    except ImportError:
+        return None
+
+
 def register_hooks(hooks: Any = None) -> bool:
     """Register the SnapStart hooks with `hooks` (by default `snapshot_restore_py`, when this
     runtime has it); whether they were."""
+    hooks = hooks or hooks_module()
     if hooks is None:
-        try:
-            hooks = importlib.import_module("snapshot_restore_py")
-        except ImportError:  # not on Lambda, or a runtime before SnapStart for Python
-            return False
+        return False
     register: Callable[..., Any] = hooks.register_before_snapshot
     register(before_snapshot)
     hooks.register_after_restore(_logged(after_restore, "restore"))
@@ -131,8 +138,9 @@ def log(line: dict[str, Any]) -> None:
 
 
 def init(started: float) -> None:
-    """handler.py's import on Lambda: prepare, register the hooks, and log one line with the
-    split of the init (`importMs` since `started`, `prepareMs`), as the request lines log theirs."""
+    """handler.py's import on Lambda: prepare, log one line with the split of the init
+    (`importMs` since `started`, `prepareMs`), as the request lines log theirs, and register the
+    hooks (last: the local stand-in, scripts/snapstart_local, runs them as they register)."""
     imported = time.perf_counter()
     try:
         done = prepare()
@@ -141,14 +149,15 @@ def init(started: float) -> None:
         # builds the service again and answers with the error, as it did before init built it.
         done = {"ms": round((time.perf_counter() - imported) * 1000, 1)}
         done["error"] = f"{type(error).__name__}: {error}"
-    hooks = register_hooks()
+    hooks = hooks_module()
     log(
         {
             "event": "init",
             "initType": os.environ.get(INIT_TYPE, "on-demand"),
             "importMs": round((imported - started) * 1000, 1),
             "prepareMs": done.pop("ms"),
-            "snapStartHooks": hooks,
+            "snapStartHooks": hooks is not None,
             **done,
         }
     )
+    register_hooks(hooks)
