@@ -17,7 +17,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -97,8 +96,11 @@ def before_snapshot() -> None:
 
 def after_restore() -> None:
     """Each restored environment its own random sequence; no connection of another's."""
-    if "random" in sys.modules:  # the core imports it only for noise(); reseeding is cheap
-        random.seed()
+    # botocore imports `random` (its retries' jitter), the core only for noise(): whoever did,
+    # the state every restored environment shares is reseeded (not imported here if nobody did).
+    shared = sys.modules.get("random")
+    if shared is not None:
+        shared.seed()
     clients.drop_connections()
 
 
