@@ -73,6 +73,12 @@ bench: setup
 stress: setup
 	$(BIN)/python -m bench.stress $(STRESS_ARGS)
 
+# The Lambda handler's cold start against moto's S3: init, SnapStart's restore hooks, first
+# request, spawn to answer (bench/cold.py). COLD_ARGS for example: --runs 15 --images 800x600
+.PHONY: bench-cold
+bench-cold: setup
+	$(BIN)/python -m bench.cold $(COLD_ARGS)
+
 # Seconds: every job on a tiny synthetic image (also run by `make test`).
 bench-smoke: setup
 	$(BIN)/python -m bench.run --smoke

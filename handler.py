@@ -1,15 +1,24 @@
 """AWS Lambda entry point (`handler.handler` in serverless.yml); the adapter lives in
 `thumbor_urls.aws.lambda_handler`. Imported during Lambda's init phase, so the first request does
-not pay for it: the core, boto3 and Pillow's common codecs (JPEG, PNG, GIF; the rarer ones load
-on first use: `Image.init()` would cost ~240 ms more for formats few requests need). It also
-sets glibc's allocator up for image-sized buffers (thumbor_urls/allocator.py)."""
+not pay for it: the core, botocore and Pillow's common codecs (JPEG, PNG, GIF; the rarer ones load
+on first use: `Image.init()` would cost ~240 ms more for formats few requests need, except under
+SnapStart, where the snapshot keeps them). It also sets glibc's allocator up for image-sized
+buffers (thumbor_urls/allocator.py), and on Lambda builds the service and its AWS clients and
+registers the SnapStart hooks (thumbor_urls/aws/lifecycle.py)."""
 
-from PIL import Image
+import time
 
-from thumbor_urls.allocator import keep_freed_memory
-from thumbor_urls.aws.lambda_handler import handler
+_STARTED = time.perf_counter()
+
+from PIL import Image  # noqa: E402 - after the clock: the init's split includes the imports
+
+from thumbor_urls.allocator import keep_freed_memory  # noqa: E402
+from thumbor_urls.aws import lifecycle  # noqa: E402
+from thumbor_urls.aws.lambda_handler import handler  # noqa: E402
 
 Image.preinit()
 keep_freed_memory()
+if lifecycle.on_lambda():
+    lifecycle.init(_STARTED)
 
 __all__ = ["handler"]

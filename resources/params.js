@@ -39,6 +39,7 @@ const NAMES = [
   "apiThrottleRate", "apiThrottleBurst", "maxSourcePixels", "wafRateLimit", "webAclArn",
   "domainName", "certificateArn", "originShieldRegion", "monitoring", "alarmEmail",
   "enableS3ObjectLambda", "useExistingCloudFrontDistribution", "resultBucket",
+  "snapStart",
 ];
 
 class ParamError extends Error {}
@@ -83,6 +84,9 @@ async function compute({ resolveVariable }) {
   const signature = yesNo(params, "enableSignature");
   for (const name of ["autoWebp", "autoAvif", "clientHints", "sihCompat", "corsEnabled", "deployDemoUi",
     "enableDefaultFallbackImage", "moderation", "monitoring"]) yesNo(params, name);
+  // SnapStart runs only published versions: osls then adds a version's alias ("snapstart") and
+  // points the API's integration and permission at it.
+  const snapStart = yesNo(params, "snapStart");
   if (!PRICE_CLASSES.includes(params.cloudFrontPriceClass)) {
     fail(`cloudFrontPriceClass must be one of ${PRICE_CLASSES.join(", ")}`);
   }
@@ -270,6 +274,7 @@ async function compute({ resolveVariable }) {
     webAcl,
     originShield: shieldConfig,
     alarmSubscription: params.alarmEmail ? [{ Protocol: "email", Endpoint: params.alarmEmail }] : NO_VALUE,
+    snapStart,
     flags: {
       createSourceBucket: yes(createSource),
       generateSigningSecret: yes(generateSecret),

@@ -119,7 +119,7 @@ class Stack:
 
 def reset_caches() -> None:
     """Forget the handler's clients, service, fallback and keys: the next call starts cold."""
-    clients.client.cache_clear()
+    clients.reset()
     lambda_handler._CONTAINER.clear()
     lambda_handler._CONTAINER["cold"] = True
     s3._FALLBACK.clear()

@@ -64,6 +64,7 @@ FULL = {
     "sihCompat": "Yes",
     "httpOrigins": "Yes",
     "allowedSources": "images.example.com, cdn.example.com",
+    "snapStart": "Yes",
 }
 # A stack moved from AWS's Serverless Image Handler: its parameter names, as its console shows
 # them and as its template names them, its secret reused; in another stage and region.
@@ -460,6 +461,32 @@ def test_function_settings(default: Packaged, full: Packaged) -> None:
     assert full.resources["ImageLogGroup"]["Properties"]["RetentionInDays"] == 30
 
 
+def test_snap_start_by_parameter(default: Packaged, full: Packaged) -> None:
+    """snapStart=Yes: SnapStart on published versions, and the API invokes the version's alias
+    (SnapStart never applies to $LATEST); No (the default): the function itself, as before."""
+    assert "SnapStart" not in default.function
+    assert not [n for n, r in default.resources.items() if r["Type"] == "AWS::Lambda::Alias"]
+    unqualified = {"Fn::GetAtt": ["ImageLambdaFunction", "Arn"]}
+    integration = default.resources["HttpApiIntegrationImage"]["Properties"]
+    assert integration["IntegrationUri"] == unqualified
+    assert full.function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    (version,) = [n for n, r in full.resources.items() if r["Type"] == "AWS::Lambda::Version"]
+    alias = full.resources["ImageSnapStartLambdaAlias"]
+    assert alias["Properties"] == {
+        "FunctionName": {"Ref": "ImageLambdaFunction"},
+        "FunctionVersion": {"Fn::GetAtt": [version, "Version"]},
+        "Name": "snapstart",
+    }
+    qualified = {"Fn::Join": [":", [unqualified, "snapstart"]]}
+    integration = full.resources["HttpApiIntegrationImage"]
+    assert integration["Properties"]["IntegrationUri"] == qualified
+    assert integration["DependsOn"] == "ImageSnapStartLambdaAlias"
+    permission = full.resources["ImageLambdaPermissionHttpApi"]
+    assert permission["Properties"]["FunctionName"] == qualified
+    # SnapStart and provisioned concurrency exclude each other; reserved concurrency is fine.
+    assert "ProvisionedConcurrencyConfig" not in alias["Properties"]
+
+
 def env_of(packaged: Packaged) -> dict[str, Any]:
     variables: dict[str, Any] = packaged.evaluate(packaged.function["Environment"]["Variables"])
     return variables
@@ -557,6 +584,7 @@ def test_local_stage_environment_is_literal(project: Path) -> None:
         ({"allowedSources": "images.example.com"}, "allowedSources is for httpOrigins=Yes"),
         ({"httpOrigins": "Yes", "allowedSources": "*,a.example.com"}, "* (any public host) stands"),
         ({"sihCompat": "true"}, "sihCompat must be Yes or No"),
+        ({"snapStart": "true"}, "snapStart must be Yes or No"),
     ],
 )  # fmt: skip
 def test_bad_parameters_stop_packaging(project: Path, params: dict[str, str], message: str) -> None:
@@ -597,6 +625,7 @@ def test_resources_follow_the_conditions(default: Packaged, full: Packaged, sih:
     }  # fmt: skip
     assert names(full) == COMMON | MONITORING | {
         "SourceBucket", "SourceBucketPolicy", "SigningSecret", "AcceptClassFunction", "WebAcl",
+        "ImageSnapStartLambdaAlias",
     }  # fmt: skip
     assert names(sih) == COMMON | {"AcceptClassFunction"}
     expected = {

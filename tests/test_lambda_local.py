@@ -75,6 +75,26 @@ def test_invoke_local_thumbor_url() -> None:
     assert line["coldStart"] is True
 
 
+def test_invoke_local_shows_the_init_and_snapstart_split() -> None:
+    """The init's own line before the request's; with SnapStart's init type and the local
+    stand-in for snapshot_restore_py (scripts/snapstart_local), the restore's line between."""
+    _, log = invoke_local("thumbor", "--stage", "local")
+    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+    assert [line.get("event") for line in lines] == ["init", "apigw-v2"]
+    assert (lines[0]["initType"], lines[0]["snapStartHooks"]) == ("on-demand", False)
+    snap = ("-e", "AWS_LAMBDA_INITIALIZATION_TYPE=snap-start")
+    _, log = invoke_local(
+        "thumbor", "--stage", "local", *snap, "-e", "PYTHONPATH=scripts/snapstart_local"
+    )
+    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+    assert [line.get("event") for line in lines] == ["init", "restore", "apigw-v2"]
+    init, restore, request = lines
+    assert (init["initType"], init["snapStartHooks"]) == ("snap-start", True)
+    assert init["pillowPlugins"] > 20 and init["importMs"] > 0
+    assert restore["ms"] >= 0
+    assert (request["status"], request["coldStart"]) == (200, True)
+
+
 def test_invoke_local_signed_missing_and_v1() -> None:
     signed, _ = invoke_local(
         "signed", "--stage", "local", ALLOW_UNSAFE_URL="false", SECURITY_KEY=SIGNING_KEY

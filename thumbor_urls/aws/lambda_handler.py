@@ -74,13 +74,30 @@ _CONTAINER: dict[str, Any] = {"cold": True}  # what outlives one invocation
 
 def _service() -> Service:
     if "service" not in _CONTAINER:
-        settings = Settings.from_env()
-        if settings.ENABLE_SIGNATURE and "ALLOW_UNSAFE_URL" not in os.environ:
-            # Signing on means unsafe URLs off, unless the operator asked for both.
-            settings = settings.replace(ALLOW_UNSAFE_URL=False)
-        _CONTAINER["service"] = Service(settings)
+        _CONTAINER["service"] = Service(_settings())
     service: Service = _CONTAINER["service"]
     return service
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    if settings.ENABLE_SIGNATURE and "ALLOW_UNSAFE_URL" not in os.environ:
+        # Signing on means unsafe URLs off, unless the operator asked for both.
+        settings = settings.replace(ALLOW_UNSAFE_URL=False)
+    return settings
+
+
+def build_service(settings: Settings | None = None) -> Service:
+    """The container's service, built now (Lambda's init phase: lifecycle.py) rather than by
+    the first request; `settings` instead of the environment's."""
+    if settings is not None:
+        _CONTAINER["service"] = Service(settings)
+    return _service()
+
+
+def forget_service() -> None:
+    """The next request builds the service again (after a SnapStart restore: see lifecycle.py)."""
+    _CONTAINER.pop("service", None)
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 DETECTORS chain) and moderation labels (a moderation backend), both on the small upright copy
 the pipeline makes for them, sent as JPEG bytes.
 
-boto3 is imported with this module, which is loaded only when DETECTORS names `rekognition` or
-moderation asks Rekognition for the first time (the Lambda runtime ships boto3; a local install
+botocore is imported with this module, which is loaded only when DETECTORS names `rekognition` or
+moderation asks Rekognition for the first time (the Lambda runtime ships it; a local install
 that never uses Rekognition never needs it). Every failure (throttling, a timeout, access
 denied, a bad image) is the caller's own error: DetectorError (the chain goes on to the next
 detector) or ModerationError (moderation fails closed or open, as configured).

@@ -35,6 +35,14 @@ def _read(secret_id: str, field: str, timeout: float, what: str) -> object:
     return value
 
 
+def forget() -> bool:
+    """Read every secret again when next asked (SnapStart: none is kept in a snapshot);
+    whether any had been read."""
+    held = bool(_VALUES)
+    _VALUES.clear()
+    return held
+
+
 def read_secret(secret_id: str, field: str, timeout: float, what: str) -> str:
     """The string of secret `secret_id` (its JSON field `field` when set), `what` naming it in
     errors."""
