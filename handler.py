@@ -1,8 +1,8 @@
 """AWS Lambda entry point (`handler.handler` in serverless.yml); the adapter lives in
 `thumbor_urls.aws.lambda_handler`. Imported during Lambda's init phase, so the first request does
 not pay for it: the core, botocore and Pillow's common codecs (JPEG, PNG, GIF; the rarer ones load
-on first use: `Image.init()` would cost ~240 ms more for formats few requests need, except under
-SnapStart, where the snapshot keeps them). It also sets glibc's allocator up for image-sized
+on first use: `Image.init()` would add 20-30 ms to every cold start for formats few requests
+need, except under SnapStart, where the snapshot keeps them). It also sets glibc's allocator up for image-sized
 buffers (thumbor_urls/allocator.py), and on Lambda builds the service and its AWS clients and
 registers the SnapStart hooks (thumbor_urls/aws/lifecycle.py)."""
 
