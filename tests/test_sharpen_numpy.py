@@ -5,6 +5,7 @@ between the edges), with positive, negative and huge amounts."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,13 @@ def test_without_numpy_the_pillow_band_maths_run(monkeypatch: pytest.MonkeyPatch
     result = sharpen_module.sharpen(image, FilterContext(image.size), 2.0, 1.0, False)
     assert calls == [True]
     assert result.tobytes() == pillow_sharpen(image, 2.0, 1.0, False).tobytes()
+
+
+def test_numpy_counts_as_missing_when_an_import_hook_refuses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", refuse)
+    assert sharpen_module.has_numpy.__wrapped__() is False

@@ -180,7 +180,10 @@ _NUMPY_NS_PER_BAND = 25.0
 def has_numpy() -> bool:
     """Whether wavelet_numpy.py can run; found without importing numpy, so that a cost estimate
     never pays for the import."""
-    return importlib.util.find_spec("numpy") is not None
+    try:
+        return importlib.util.find_spec("numpy") is not None
+    except (ImportError, ValueError):  # an import hook that refuses it, a broken install
+        return False
 
 
 # amount only scales the detail; beyond 1e6 any detail saturates, and Thumbor's float gain
