@@ -180,10 +180,10 @@ def _sharpen_luminance(bands: list[Image.Image], amount: float, radius: float) -
 
 
 # wavelet_numpy.py: numpy itself, which the first sharpen() loads (measured +15 MiB resident),
-# then four float32 images of the band being sharpened (the band, the sum of details, two
-# smoothing levels), its bytes and the bands done: measured 24 B/px besides the input and the
-# output on a 12-megapixel photo (20 with luminance_only). CPU: 15-25 ns a pixel for each band
-# sharpened on the 2-core development machine (bench/filters.py).
+# then four float32 images reused for every band (the band, the sum of details, two smoothing
+# levels), the bytes of each band and the bands done: measured 20 B/px besides the input and
+# the output on a 12-megapixel photo, with or without luminance_only. CPU: 8-25 ns a pixel for
+# each band sharpened on the 2-core development machine (bench/filters.py).
 _NUMPY_BYTES = 20 * 1024 * 1024
 _NUMPY_IMPORT_NS = 0.25e9  # measured 0.1-0.2 s
 _NUMPY_BYTES_PER_PIXEL = 30
