@@ -37,3 +37,16 @@ def test_add_into_adds_in_place_and_refuses_what_it_cannot_write() -> None:
         int32.add_into(total, term.crop((0, 0, 2, 2)))
     with pytest.raises(ValueError):
         int32.add_into(total, term.convert("F"))
+
+
+def test_writable_lets_pillow_write_into_the_bytearray() -> None:
+    data = bytearray(4 * 6)
+    image = int32.writable(data, 3, 2)
+    assert image.mode == "I" and image.size == (3, 2) and not image.readonly
+    values = [5, -6, 7, 2**31 - 1, 0, -(2**31)]
+    image.paste(Image.frombytes("I", (3, 2), array.array("i", values).tobytes()))
+    assert array.array("i", bytes(data)).tolist() == values  # the paste landed in `data`
+    int32.add_into(image, Image.frombytes("I", (3, 2), array.array("i", [1] * 6).tobytes()))
+    assert array.array("i", bytes(data)).tolist() == [6, -5, 8, -(2**31), 1, -(2**31) + 1]
+    with pytest.raises(ValueError):  # not the image's size
+        int32.writable(bytearray(20), 3, 2)

@@ -204,47 +204,64 @@ def _unstrip(
     return Image.merge(mode, bands)
 
 
+class _Sums(NamedTuple):
+    total: Image.Image  # mode I, over `data`
+    data: bytearray  # its int32 pixels
+    lag: int  # pixel i of `total` is the correlation around the strip's pixel i + lag
+
+
+def _int32_bytes(image: Image.Image) -> bytearray:
+    """A mode I image's pixels, pasted into a bytearray: one copy in C, where `tobytes()`
+    encodes 64 KiB at a time from Python and joins the pieces (two copies)."""
+    data = bytearray(4 * image.width * image.height)
+    int32.writable(data, image.width, image.height).paste(image)
+    return data
+
+
 def _chunk_sums(
-    strip: Image.Image, chunks: Sequence[_Chunk], offsets: Sequence[float], scale: float
-) -> tuple[Image.Image, int]:
-    """Every chunk's Kernel pass over the mode I strip, added up, and how far the sums lag
-    behind the strip: pixel i of the result is the correlation around the strip's pixel
-    i + lag, counting pixels row by row.
+    data: bytes | bytearray,
+    size: tuple[int, int],
+    chunks: Sequence[_Chunk],
+    offsets: Sequence[float],
+    scale: float,
+) -> _Sums:
+    """Every chunk's Kernel pass over a mode I strip of `size` whose pixels are `data`, added
+    up into a bytearray, and how far the sums lag behind the strip: pixel i of the result is
+    the correlation around the strip's pixel i + lag, counting pixels row by row.
 
     A chunk centred dx, dy away from the kernel's centre must be read that far away. Instead
     of shifting each pass's result (a copy per chunk), each pass reads the strip's bytes
     from a different start; sums near the ends of rows then wrap into the next row, which
     only ever happens within the padding."""
-    width, height = strip.size
-    data = strip.tobytes()
+    width, height = size
     shifts = [chunk.dx + chunk.dy * width for chunk in chunks]
     first, last = min(shifts), max(shifts)
     rows = (width * height - (last - first)) // width
-    total: Image.Image | None = None
-    for chunk, offset, shift in zip(chunks, offsets, shifts, strict=True):
+    sums = bytearray(4 * width * rows)
+    total = int32.writable(sums, width, rows)
+    for index, (chunk, offset, shift) in enumerate(zip(chunks, offsets, shifts, strict=True)):
         checkpoint()  # a pass takes milliseconds; a kernel can have a hundred of them
         term = int32.view(data, width, rows, shift - first)
         term = term.filter(_chunk_filter(chunk, scale, offset))
-        if total is None:
-            total = term
+        if index == 0:
+            total.paste(term)
         else:
             int32.add_into(total, term)
-    assert total is not None
-    return total, -first
+    return _Sums(total, sums, -first)
 
 
-def _quads(total: Image.Image) -> Image.Image:
+def _quads(sums: _Sums) -> Image.Image:
     """The int32 sums as RGBA, R the least significant byte (B, byte 2, is the integer part in
     16 fraction bits); frombuffer shares the bytes instead of copying them again."""
     order = "RGBA" if sys.byteorder == "little" else "ABGR"
-    return Image.frombuffer("RGBA", total.size, total.tobytes(), "raw", order, 0, 1)
+    return Image.frombuffer("RGBA", sums.total.size, sums.data, "raw", order, 0, 1)
 
 
-def _decode_bytes(total: Image.Image, encoding: _Encoding, flat: list[int] | None) -> Image.Image:
+def _decode_bytes(sums: _Sums, encoding: _Encoding, flat: list[int] | None) -> Image.Image:
     """Read the int32 sums as four bytes: byte 2 is the truncated level, byte 3 tells sums under
     0 or over 255 apart from the rest, and bytes 0-1 under 2 x near flag sums within near/65536
     of an integer (`near` was added to every sum)."""
-    quads = _quads(total)
+    quads = _quads(sums)
     level = quads.getchannel("B")
     if flat is not None:
         on_integer = ImageChops.darker(
@@ -281,13 +298,15 @@ def correlate(image: Image.Image, kernel: Kernel) -> Image.Image:
     # and one more: the reads that wrap past the ends of rows take up a row of their own.
     pad = 2 + max(max(abs(chunk.dx), abs(chunk.dy)) for chunk in chunks)
     strip = _strip(image, pad).convert("I")
-    total, lag = _chunk_sums(strip, chunks, encoding.offsets, 2.0**encoding.shift)
+    sums = _chunk_sums(
+        _int32_bytes(strip), strip.size, chunks, encoding.offsets, 2.0**encoding.shift
+    )
     if encoding.in_bytes:
         flat = _flat_levels(tuple(tuple(row) for row in kernel))
-        levels = _decode_bytes(total, encoding, flat)
+        levels = _decode_bytes(sums, encoding, flat)
     else:
-        levels = _decode_float(total, encoding.zero, encoding.shift)
-    return _unstrip(levels, image.mode, image.size, pad, lag)
+        levels = _decode_float(sums.total, encoding.zero, encoding.shift)
+    return _unstrip(levels, image.mode, image.size, pad, sums.lag)
 
 
 # blur() is the commonest user of this engine, and the slowest step of a request that has it, so
@@ -320,9 +339,10 @@ def correlate_separable(image: Image.Image, taps: Sequence[float]) -> Image.Imag
     strip = _strip(image, pad)
     lag = 0  # the strip's pixel i holds the padded image's pixel i + lag
     for chunks in (across, down):
-        total, behind = _chunk_sums(strip.point(stored, "I"), chunks, [0.0] * len(chunks), 1.0)
-        strip = _quads(total).getchannel("B")
-        lag += behind
+        levels = strip.point(stored, "I")
+        sums = _chunk_sums(_int32_bytes(levels), levels.size, chunks, [0.0] * len(chunks), 1.0)
+        strip = _quads(sums).getchannel("B")
+        lag += sums.lag
     return _unstrip(strip, image.mode, image.size, pad, lag)
 
 

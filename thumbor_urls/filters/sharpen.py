@@ -6,11 +6,18 @@ levels of detail by an a-trous wavelet, and level k is multiplied by 1 + amount 
 radius)^2 / 1.5): `amount` of extra detail centred on level `radius`. Alpha is kept. Here the
 wavelet is Pillow's single-precision band maths (`ImageMath` on mode F), as Thumbor's floats;
 results are truncated and clamped the way Thumbor's `ADJUST_COLOR` does.
+
+Where numpy is installed, wavelet_numpy.py does the same operations in the same order on bands
+of rows that stay in the CPU's cache: the same bytes, 10-15 times faster on a 12-megapixel photo
+(docs/performance.md). This Pillow version stays for installs without numpy (the Lambda zip).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+import sys
 
 from PIL import Image
 
@@ -45,23 +52,63 @@ def _mirror_pad_x(band: Image.Image, pad: int) -> Image.Image:
     return strip.crop((start, 0, start + width + 2 * pad, height))
 
 
-def _hat_x(band: Image.Image, scale: int) -> Image.Image:
-    """One row pass of the a-trous wavelet: (2 b[i] + b[i - s] + b[i + s]) / 4."""
+def _neighbours(band: Image.Image, scale: int, across: bool) -> tuple[Image.Image, Image.Image]:
+    """b[i - scale] and b[i + scale] for every column i (across) or row i (down), mirrored at
+    the edges."""
     width, height = band.size
-    padded = _mirror_pad_x(band, scale)
-    left = padded.crop((0, 0, width, height))
-    right = padded.crop((2 * scale, 0, 2 * scale + width, height))
-    return band_math(lambda a: (a["c"] * 2.0 + a["l"] + a["r"]) * 0.25, c=band, l=left, r=right)
+    if scale >= (width if across else height) - 1:  # the mirror bounces: the general padding
+        if across:
+            padded = _mirror_pad_x(band, scale)
+            return (
+                padded.crop((0, 0, width, height)),
+                padded.crop((2 * scale, 0, 2 * scale + width, height)),
+            )
+        turned = band.transpose(Image.Transpose.TRANSPOSE)
+        left, right = _neighbours(turned, scale, True)
+        return left.transpose(Image.Transpose.TRANSPOSE), right.transpose(Image.Transpose.TRANSPOSE)
+    # One copy each: the band shifted by `scale`, and the `scale` columns (rows) that come in
+    # from past the edge, mirrored: b[s - i] before the start, b[2 n - 2 - i - s] past the end.
+    # No transposes for the column pass: Pillow copies rows as whole blocks.
+    size = width if across else height
+    flip = Image.Transpose.FLIP_LEFT_RIGHT if across else Image.Transpose.FLIP_TOP_BOTTOM
+
+    def box(first: int, end: int) -> tuple[int, int, int, int]:
+        return (first, 0, end, height) if across else (0, first, width, end)
+
+    def at(offset: int) -> tuple[int, int]:
+        return (offset, 0) if across else (0, offset)
+
+    before = Image.new(band.mode, band.size)
+    before.paste(band.crop(box(0, size - scale)), at(scale))
+    before.paste(band.crop(box(1, scale + 1)).transpose(flip), at(0))
+    after = Image.new(band.mode, band.size)
+    after.paste(band.crop(box(scale, size)), at(0))
+    after.paste(band.crop(box(size - 1 - scale, size - 1)).transpose(flip), at(size - scale))
+    return before, after
+
+
+def _times(band: Image.Image, factor: float) -> Image.Image:
+    # Image.point computes x * factor + 0 in double and stores a float: the product of two
+    # floats is exact in double, so this is the single-precision multiply, without the
+    # constant image that ImageMath would allocate and fill for `factor`. (+0 turns -0 into
+    # +0, which no later step can tell apart.)
+    return band.point(lambda x: x * factor)
+
+
+def _hat_pass(band: Image.Image, scale: int, across: bool) -> Image.Image:
+    """One pass of the a-trous wavelet along rows (across) or columns: (2 b[i] + b[i - s] +
+    b[i + s]) / 4, in that order (2 b[i] as b[i] + b[i], which is exact)."""
+    left, right = _neighbours(band, scale, across)
+    total = band_math(lambda a: a["c"] + a["c"] + a["l"] + a["r"], c=band, l=left, r=right)
+    return _times(total, 0.25)
 
 
 def _hat(band: Image.Image, scale: int) -> Image.Image:
-    rows_done = _hat_x(band, scale)
-    transposed = rows_done.transpose(Image.Transpose.TRANSPOSE)
-    return _hat_x(transposed, scale).transpose(Image.Transpose.TRANSPOSE)
+    return _hat_pass(_hat_pass(band, scale, True), scale, False)
 
 
 def _scaled_difference(band: Image.Image, smoother: Image.Image, gain: float) -> Image.Image:
-    return band_math(lambda a: (a["c"] - a["s"]) * gain, c=band, s=smoother)
+    return _times(band_math(lambda a: a["c"] - a["s"], c=band, s=smoother), gain)
 
 
 def wavelet_sharpen(band: Image.Image, amount: float, radius: float) -> Image.Image:
@@ -88,34 +135,69 @@ def _to_unit(band: Image.Image) -> Image.Image:
 
 def _from_unit(band: Image.Image) -> Image.Image:
     # x 255, then ADJUST_COLOR and the store into a byte: F -> L clamps and truncates.
-    return band_math(lambda a: a["b"] * 255.0, b=band).convert("L")
+    return _times(band, 255.0).convert("L")
+
+
+def _plus(band: Image.Image, constant: float) -> Image.Image:
+    # x x 1 + constant in double, stored as a float: a sum of two floats rounded to double and
+    # then to float is the single-precision sum (double has more than twice float's digits).
+    return band.point(lambda x: x * 1.0 + constant)
+
+
+def _weighted(
+    rgb: tuple[Image.Image, Image.Image, Image.Image], *weights: float
+) -> tuple[Image.Image, Image.Image, Image.Image]:
+    # The constants in single precision, as the C's 0.2990f... (and ImageMath's constant images).
+    r, g, b = (_times(band, f32(w)) for band, w in zip(rgb, weights, strict=True))
+    return r, g, b
 
 
 def _sharpen_luminance(bands: list[Image.Image], amount: float, radius: float) -> list[Image.Image]:
     red, green, blue = (band.convert("F") for band in bands)
-    # rgb2ycbcr / ycbcr2rgb in lib/colors.c (JPEG's constants, on 0..255 floats).
-    luma = band_math(
-        lambda a: a["r"] * 0.299 + a["g"] * 0.587 + a["b"] * 0.114, r=red, g=green, b=blue
-    )
-    cb = band_math(
-        lambda a: a["r"] * -0.1687 - a["g"] * 0.3313 + a["b"] * 0.5 + 128.0, r=red, g=green, b=blue
-    )
-    cr = band_math(
-        lambda a: a["r"] * 0.5 - a["g"] * 0.4187 - a["b"] * 0.0813 + 128.0, r=red, g=green, b=blue
-    )
+    rgb = (red, green, blue)
+    # rgb2ycbcr / ycbcr2rgb in lib/colors.c (JPEG's constants, on 0..255 floats), in the C's
+    # order: ((r x k1 + g x k2) + b x k3) + 128.
+    r, g, b = _weighted(rgb, 0.299, 0.587, 0.114)
+    luma = band_math(lambda a: a["r"] + a["g"] + a["b"], r=r, g=g, b=b)
+    r, g, b = _weighted(rgb, -0.1687, 0.3313, 0.5)
+    cb = _plus(band_math(lambda a: a["r"] - a["g"] + a["b"], r=r, g=g, b=b), 128.0)
+    r, g, b = _weighted(rgb, 0.5, 0.4187, 0.0813)
+    cr = _plus(band_math(lambda a: a["r"] - a["g"] - a["b"], r=r, g=g, b=b), 128.0)
+    del r, g, b, red, green, blue, rgb
     # Only Y is sharpened; Cb and Cr take the same /255, x255 round trip as in the C.
-    y = band_math(lambda a: a["b"] * 255.0, b=wavelet_sharpen(_to_unit(luma), amount, radius))
-    cb, cr = (band_math(lambda a: a["b"] * 255.0, b=_to_unit(c)) for c in (cb, cr))
+    y = _times(wavelet_sharpen(_to_unit(luma), amount, radius), 255.0)
+    cb, cr = (_plus(_times(_to_unit(c), 255.0), -128.0) for c in (cb, cr))
     return [
-        band_math(lambda a: a["y"] + (a["cr"] - 128.0) * 1.402, y=y, cr=cr).convert("L"),
+        band_math(lambda a: a["y"] + a["cr"], y=y, cr=_times(cr, f32(1.402))).convert("L"),
         band_math(
-            lambda a: a["y"] - (a["cb"] - 128.0) * 0.34414 - (a["cr"] - 128.0) * 0.71414,
+            lambda a: a["y"] - a["cb"] - a["cr"],
             y=y,
-            cb=cb,
-            cr=cr,
+            cb=_times(cb, f32(0.34414)),
+            cr=_times(cr, f32(0.71414)),
         ).convert("L"),
-        band_math(lambda a: a["y"] + (a["cb"] - 128.0) * 1.772, y=y, cb=cb).convert("L"),
+        band_math(lambda a: a["y"] + a["cb"], y=y, cb=_times(cb, f32(1.772))).convert("L"),
     ]
+
+
+# wavelet_numpy.py: numpy itself, which the first sharpen() loads (measured +15 MiB resident),
+# then four float32 images reused for every band (the band, the sum of details, two smoothing
+# levels), the bytes of each band and the bands done: measured 20 B/px besides the input and
+# the output on a 12-megapixel photo, with or without luminance_only. CPU: 8-25 ns a pixel for
+# each band sharpened on the 2-core development machine (bench/filters.py).
+_NUMPY_BYTES = 20 * 1024 * 1024
+_NUMPY_IMPORT_NS = 0.25e9  # measured 0.1-0.2 s
+_NUMPY_BYTES_PER_PIXEL = 30
+_NUMPY_NS_PER_BAND = 25.0
+
+
+@functools.cache
+def has_numpy() -> bool:
+    """Whether wavelet_numpy.py can run; found without importing numpy, so that a cost estimate
+    never pays for the import."""
+    try:
+        return importlib.util.find_spec("numpy") is not None
+    except (ImportError, ValueError):  # an import hook that refuses it, a broken install
+        return False
 
 
 # amount only scales the detail; beyond 1e6 any detail saturates, and Thumbor's float gain
@@ -123,10 +205,19 @@ def _sharpen_luminance(bands: list[Image.Image], amount: float, radius: float) -
 def _sharpen_cost(
     frame: Frame, ctx: CostContext, amount: float, radius: float, luminance_only: bool
 ) -> Cost:
-    # Float bands for five wavelet levels, one colour band at a time, or Y, Cb and Cr
-    # (measured 57-88 B/px); CPU 160-180 ns a pixel for each band sharpened.
     sharpened = 1 if luminance_only or frame.bands < 3 else 3
-    return Cost(frame, 100 * frame.pixels, (200.0 * sharpened + 50.0) * frame.pixels)
+    if has_numpy():
+        loaded = "numpy" in sys.modules  # then its import is paid for already
+        return Cost(
+            frame,
+            (0 if loaded else _NUMPY_BYTES) + _NUMPY_BYTES_PER_PIXEL * frame.pixels,
+            (0.0 if loaded else _NUMPY_IMPORT_NS)
+            + (_NUMPY_NS_PER_BAND * sharpened + 10.0) * frame.pixels,
+        )
+    # The band maths: float bands for five wavelet levels, one colour band at a time, or Y, Cb
+    # and Cr (measured 41 B/px, 51 with luminance_only, on a 12-megapixel photo); CPU 80-145 ns
+    # a pixel for each band sharpened on the shared 2-core development machine.
+    return Cost(frame, 100 * frame.pixels, (150.0 * sharpened + 50.0) * frame.pixels)
 
 
 @register(
@@ -142,8 +233,20 @@ def sharpen(
     """Wavelet sharpening of every colour channel, or of the luminance only: `amount` of extra
     detail, centred on wavelet level `radius`."""
     bands, alpha = split_alpha(image)
+    if has_numpy():
+        from . import wavelet_numpy  # noqa: PLC0415 - numpy loads with the first sharpen()
+
+        if luminance_only and len(bands) == 3:
+            return merge_bands(wavelet_numpy.sharpen_luminance(bands, amount, radius), alpha)
+        return merge_bands(wavelet_numpy.sharpen_bands(bands, amount, radius), alpha)
+    return merge_bands(sharpen_pillow(bands, amount, radius, luminance_only), alpha)
+
+
+def sharpen_pillow(
+    bands: list[Image.Image], amount: float, radius: float, luminance_only: bool
+) -> list[Image.Image]:
+    """The colour bands (mode L) sharpened in Pillow's band maths."""
     if luminance_only and len(bands) == 3:
-        return merge_bands(_sharpen_luminance(bands, amount, radius), alpha)
+        return _sharpen_luminance(bands, amount, radius)
     # A grey band is its own luminance, so luminance_only changes nothing there.
-    sharpened = [_from_unit(wavelet_sharpen(_to_unit(band), amount, radius)) for band in bands]
-    return merge_bands(sharpened, alpha)
+    return [_from_unit(wavelet_sharpen(_to_unit(band), amount, radius)) for band in bands]
