@@ -2,9 +2,9 @@
 `thumbor_urls.aws.lambda_handler`. Imported during Lambda's init phase, so the first request does
 not pay for it: the core, botocore and Pillow's common codecs (JPEG, PNG, GIF; the rarer ones load
 on first use: `Image.init()` would add 20-30 ms to every cold start for formats few requests
-need, except under SnapStart, where the snapshot keeps them). It also sets glibc's allocator up for image-sized
-buffers (thumbor_urls/allocator.py), and on Lambda builds the service and its AWS clients and
-registers the SnapStart hooks (thumbor_urls/aws/lifecycle.py)."""
+need, except under SnapStart, where the snapshot keeps them). It also sets glibc's allocator up
+for image-sized buffers (thumbor_urls/allocator.py), and on Lambda builds the service and its AWS
+clients and registers the SnapStart hooks (thumbor_urls/aws/lifecycle.py)."""
 
 import time
 
