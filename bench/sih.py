@@ -107,8 +107,7 @@ def translate(job: Job) -> Translation:
             kept.append(part)
         else:
             return Translation(None, f"SIH's Thumbor mapping has no {part!r}")
-    # SIH reads WxH only as /WxH/ with both numbers, or 0xH: a width alone (1200x0) is read as
-    # 1200 wide too, by its regular expression /\/((\d+x\d+)|(0x\d+))\//.
+    # A 0 in WxH (1200x0) means "keep the ratio" to SIH's mapping as to Thumbor: kept as it is.
     return Translation("/" + "/".join([*kept, job.name]), notes=tuple(notes))
 
 
@@ -156,7 +155,8 @@ def _s3(rows: list[Row], logs: Path) -> Iterator[tuple[dict[str, str], str]]:
         bucket = aws.bucket("bench")
         s3 = aws.client("s3")
         for name, path in {row.job.name: row.job.input.path for row in rows}.items():
-            kind = Image.MIME.get(Image.open(path).format or "", "application/octet-stream")
+            with Image.open(path) as image:
+                kind = Image.MIME.get(image.format or "", "application/octet-stream")
             s3.put_object(Bucket=bucket, Key=name, Body=path.read_bytes(), ContentType=kind)
         env = aws.env()
         env["AWS_ENDPOINT_URL"] = aws.endpoint  # moto itself: the tests' fault proxy not between
