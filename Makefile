@@ -65,8 +65,10 @@ clean:
 # Performance against sharp, Thumbor 7.8.0 and plain Pillow (issue 6); installs sharp into
 # bench/node_modules and Thumbor into .venv-thumbor. Not part of `make test`: it takes minutes.
 # BENCH_ARGS for example: --runs 30 --jobs fit300,cover800 /path/to/more/photos
+# BENCH_SIH_DIR=DIR adds AWS's handler, installed outside the repository (bench/sih.py).
+BENCH_SIH_DIR ?=
 bench: setup
-	$(BIN)/python -m bench.run --setup $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --setup $(if $(BENCH_SIH_DIR),--sih "$(BENCH_SIH_DIR)") $(BENCH_ARGS)
 
 # 60 s of normal and hostile requests from 4 clients against the local server (loopback only):
 # no 5xx but 503, peak RSS under 1 GiB, idle RSS back (issue 22). STRESS_ARGS: --seconds 20 ...

@@ -219,6 +219,52 @@ def summary(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} ({quartiles[0]:.0f}-{quartiles[2]:.0f})"
 
 
+Runs = dict[str, dict[str, list[dict[str, float]]]]  # photo -> mode -> its runs, in order
+
+
+def measure(
+    runs: int,
+    images: list[str],
+    modes: list[str],
+    sih: Path | None = None,
+    base: Path | None = None,
+) -> Runs:
+    """Every mode on every photo, `runs` rounds each, the modes alternated round by round: run i
+    of every mode is from round i (bench/sih.py pairs them). `sih` and `base` put their modes
+    first, as `main` does."""
+    modes = [*(mode for mode, where in (("sih", sih), ("base", base)) if where), *modes]
+    for repo in (REPO, base) if base is not None else (REPO,):
+        compileall.compile_dir(repo / "thumbor_urls", quiet=1)
+        compileall.compile_file(repo / "handler.py", quiet=1)
+    found: Runs = {}
+    with tempfile.TemporaryDirectory() as logs, running_moto(Path(logs)) as aws:
+        hooks = Path(logs) / "hooks"
+        hooks.mkdir()
+        (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
+        bundle = bundle_sih(sih, Path(logs)) if sih is not None else None
+        source = aws.bucket("src")
+        aws.client("secretsmanager").create_secret(Name=ORIGIN_SECRET, SecretString=ORIGIN_SECRET)
+        s3 = aws.client("s3")
+        for name in images:
+            s3.put_object(Bucket=source, Key=f"{name}.jpg", Body=photo(SIZES[name]))
+
+        def run(mode: str, key: str) -> dict[str, float]:
+            if mode == "sih":
+                assert sih is not None and bundle is not None
+                return timed(sih_command(aws, source, key, sih, bundle), f"sih {key}")
+            return timed(our_command(aws, source, key, mode, hooks, base), f"{mode} {key}")
+
+        for name in images:
+            key = f"{name}.jpg"
+            for mode in modes:  # one untimed run each: the OS's file cache, moto's first answer
+                run(mode, key)
+            found[name] = {mode: [] for mode in modes}
+            for index in range(runs):
+                for mode in modes if index % 2 == 0 else modes[::-1]:
+                    found[name][mode].append(run(mode, key))
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -227,38 +273,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", type=Path, help="another checkout, timed as mode `base`")
     parser.add_argument("--sih", type=Path, help="AWS's handler installed there, mode `sih`")
     args = parser.parse_args(argv)
-    modes = args.modes.split(",")
-    modes[:0] = [mode for mode in ("sih", "base") if getattr(args, mode) is not None]
-    for repo in (REPO, args.base) if args.base is not None else (REPO,):
-        compileall.compile_dir(repo / "thumbor_urls", quiet=1)
-        compileall.compile_file(repo / "handler.py", quiet=1)
-    with tempfile.TemporaryDirectory() as logs, running_moto(Path(logs)) as aws:
-        hooks = Path(logs) / "hooks"
-        hooks.mkdir()
-        (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
-        bundle = bundle_sih(args.sih, Path(logs)) if args.sih is not None else None
-        source = aws.bucket("src")
-        aws.client("secretsmanager").create_secret(Name=ORIGIN_SECRET, SecretString=ORIGIN_SECRET)
-        s3 = aws.client("s3")
-        for name in args.images.split(","):
-            s3.put_object(Bucket=source, Key=f"{name}.jpg", Body=photo(SIZES[name]))
-
-        def run(mode: str, key: str) -> dict[str, float]:
-            if mode == "sih":
-                assert args.sih is not None and bundle is not None
-                return timed(sih_command(aws, source, key, args.sih, bundle), f"sih {key}")
-            return timed(our_command(aws, source, key, mode, hooks, args.base), f"{mode} {key}")
-
-        for name in args.images.split(","):
-            key = f"{name}.jpg"
-            for mode in modes:  # one untimed run each: the OS's file cache, moto's first answer
-                run(mode, key)
-            runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
-            for index in range(args.runs):
-                for mode in modes if index % 2 == 0 else modes[::-1]:
-                    runs[mode].append(run(mode, key))
-            for mode in modes:
-                report(name, mode, runs[mode])
+    found = measure(args.runs, args.images.split(","), args.modes.split(","), args.sih, args.base)
+    for name, modes in found.items():
+        for mode, runs in modes.items():
+            report(name, mode, runs)
 
 
 def report(name: str, mode: str, runs: list[dict[str, float]]) -> None:

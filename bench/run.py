@@ -50,7 +50,15 @@ DEFAULT_CORPUS = REPO / "tests" / "corpus"
 THUMBOR_VENV = REPO / ".venv-thumbor"
 NODE_MODULES = HERE / "node_modules"
 ENGINES = ("ours", "sharp", "thumbor", "pillow")
-LABELS = {"ours": "ours", "sharp": "sharp", "thumbor": "Thumbor", "pillow": "plain Pillow"}
+LABELS = {
+    "ours": "ours",
+    "sharp": "sharp",
+    "thumbor": "Thumbor",
+    "pillow": "plain Pillow",
+    # bench/sih.py's phase: our Lambda handler against AWS's, both end to end on moto's S3.
+    "handler": "ours (Lambda handler)",
+    "sih": "AWS's handler",
+}
 
 
 # --- workers ------------------------------------------------------------------------------
@@ -76,11 +84,14 @@ def one_cpu() -> Iterator[None]:
 class Worker:
     """One engine in its own process, spoken to in JSON lines (see bench/worker.py)."""
 
-    def __init__(self, engine: str, jobs_file: Path) -> None:
+    def __init__(self, engine: str, jobs_file: Path, env: dict[str, str] | None = None) -> None:
+        """`env`: the worker's whole environment (bench/sih.py's, for the Lambda handlers);
+        by default this process's, with PYTHONPATH only for our Python engines."""
         self.engine = engine
         command = worker_command(engine, jobs_file)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        env["PYTHONPATH"] = str(REPO) if engine in ("ours", "pillow") else ""
+        if env is None:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            env["PYTHONPATH"] = str(REPO) if engine in ("ours", "pillow") else ""
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -128,6 +139,10 @@ def worker_command(engine: str, jobs_file: Path) -> list[str]:
         return [sys.executable, "-m", "bench.worker", engine, str(jobs_file)]
     if engine == "sharp":
         return ["node", str(HERE / "sharp_worker.js"), str(jobs_file)]
+    if engine == "handler":
+        return [sys.executable, "-m", "bench.lambda_worker", str(jobs_file)]
+    if engine == "sih":  # the bundle and its sharp come in the environment (bench/sih.py)
+        return ["node", str(HERE / "sih_worker.js"), str(jobs_file)]
     if engine == "thumbor":
         return [
             str(THUMBOR_VENV / "bin" / "python"),
@@ -284,10 +299,22 @@ def jobs_module_request(path: str) -> Any:
 
 
 def time_jobs(
-    rows: list[Row], engines: list[str], jobs_file: Path, runs: int, outputs: Path, log: IO[str]
+    rows: list[Row],
+    engines: list[str],
+    jobs_file: Path,
+    runs: int,
+    outputs: Path,
+    log: IO[str],
+    envs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Times every job; returns the versions the workers reported."""
-    workers = {engine: Worker(engine, jobs_file) for engine in engines}
+    """Times every job; returns the versions the workers reported. `envs`: a worker's whole
+    environment, by engine (see Worker)."""
+    envs = envs or {}
+    workers = {
+        engine: Worker(engine, jobs_file, envs[engine]) if engine in envs
+        else Worker(engine, jobs_file)
+        for engine in engines
+    }  # fmt: skip
     versions: dict[str, str] = {}
     for worker in workers.values():
         reported = worker.hello.get("versions", {})
@@ -635,7 +662,9 @@ def report(
     cold: dict[str, list[float]],
     package: tuple[float, float, str] | None,
     versions: dict[str, str],
+    sections: Sequence[str] = (),
 ) -> str:
+    """The markdown report; `sections`: more lines after the summary (bench/sih.py's)."""
     lines = [
         "## Benchmark: ours vs sharp vs Thumbor 7.8.0 vs plain Pillow",
         "",
@@ -678,6 +707,8 @@ def report(
         ))  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *summary(rows, engines, idle_rss, cold, package)]
+    if sections:
+        lines += ["", *sections]
     if any(row.http for row in rows):
         lines += ["", *http_table(rows)]
     return "\n".join(lines) + "\n"
@@ -854,6 +885,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS processes")
     parser.add_argument("--no-extras", action="store_true", help="skip cold start and zip size")
     parser.add_argument(
+        "--sih",
+        type=Path,
+        help="AWS's handler (Dynamic Image Transformation v7) installed there: the warm and cold "
+        "comparison of bench/sih.py (default: $BENCH_SIH_DIR; absent: left out)",
+    )
+    parser.add_argument("--sih-cold-runs", type=int, default=15, help="cold rounds against it")
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="tiny synthetic inputs, 2 runs, no HTTP/RSS/zip: checks it all runs",
@@ -908,6 +946,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"HTTP: {servers}", file=log)
             with one_cpu():
                 measure_http(rows, servers, args.runs, log)
+        sections: list[str] = []
+        # Imported here: bench/sih.py builds on this module.
+        from bench import sih  # noqa: PLC0415
+
+        sih_folder, skipped = sih.sih_dir(args.sih)
+        if skipped:
+            print(f"AWS's handler skipped: {skipped}", file=log)
+        if sih_folder is not None or args.smoke:
+            # Without it the smoke run still runs our handler's side, so that it cannot rot.
+            cold_runs = 0 if args.no_extras else args.sih_cold_runs
+            measured = sih.measure(jobs, sih_folder, args.runs, log, cold_runs, skipped)
+            sections = sih.report(measured)
+            failed_sih = [f"{r.job.id} handler" for r in measured.rows
+                          if "handler" in r.timings and r.timings["handler"].error]  # fmt: skip
+        else:
+            sections = [f"- {LABELS['sih']} not measured: {skipped}"]
+            failed_sih = []
         cold: dict[str, list[float]] = {}
         package = None
         if not args.no_extras:
@@ -915,17 +970,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             photo = next(i.path for i in inputs["photo"] if "baseline" in i.label)
             cold = measure_cold(photo, "sharp" in engines, 15)
             package = lambda_zip_size()
-        text = report(rows, engines, missing, args.runs, idle, cold, package, versions)
+        text = report(rows, engines, missing, args.runs, idle, cold, package, versions, sections)
         print(text)
         output = args.output or (None if args.smoke else RESULTS / "latest.md")
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(text)
         failed = [f"{r.job.id} {e}" for r in rows for e, t in r.timings.items() if t.error]
+        failed += failed_sih
         if failed:
             print("errors: " + ", ".join(failed), file=log)
         # A peer failing a job is reported in the table; our own engines failing is a bug.
-        return 1 if any(f.endswith((" ours", " pillow")) for f in failed) else 0
+        return 1 if any(f.endswith((" ours", " pillow", " handler")) for f in failed) else 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
