@@ -13,16 +13,13 @@ what AWS's handler does for the same URL.
 from __future__ import annotations
 
 import base64
-import json
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import PIL
 
 import handler
-from bench.worker import _rss_kb
+from bench.worker import serve
 
 
 class Context:
@@ -46,39 +43,23 @@ def event(url: str) -> dict[str, Any]:
     }
 
 
+def image(answer: dict[str, Any]) -> bytes:
+    """The image of a proxy answer (decoded outside the timing, as a client would)."""
+    if answer["statusCode"] != 200:
+        raise ValueError(f"status {answer['statusCode']}: {str(answer['body'])[:200]}")
+    raw = answer["body"]
+    return base64.b64decode(raw) if answer["isBase64Encoded"] else raw.encode()
+
+
 def main(argv: list[str]) -> int:
     (jobs_path,) = argv
-    jobs: dict[str, dict[str, Any]] = {
-        job["id"]: job for job in json.loads(Path(jobs_path).read_text())
-    }
     context = Context()
-    versions = {"Pillow": PIL.__version__}
-    print(json.dumps({"ready": True, "rss_kb": _rss_kb(), "versions": versions}), flush=True)
-    for line in sys.stdin:
-        message = json.loads(line)
-        if message["op"] == "quit":
-            break
-        if message["op"] == "rss":
-            print(json.dumps({"rss_kb": _rss_kb()}), flush=True)
-            continue
-        job = jobs[message["id"]]
-        try:
-            started = time.perf_counter()
-            answer = handler.handler(event(job["url"]), context)
-            elapsed = (time.perf_counter() - started) * 1000
-        except Exception as error:  # reported per job; one failing job must not stop the rest
-            print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
-            continue
-        if answer["statusCode"] != 200:
-            text = f"status {answer['statusCode']}: {str(answer['body'])[:200]}"
-            print(json.dumps({"error": text}), flush=True)
-            continue
-        raw = answer["body"]
-        body = base64.b64decode(raw) if answer["isBase64Encoded"] else raw.encode()
-        if message.get("out"):
-            Path(message["out"]).write_bytes(body)
-        print(json.dumps({"ms": elapsed, "bytes": len(body)}), flush=True)
-    return 0
+    return serve(
+        jobs_path,
+        {"Pillow": PIL.__version__},
+        lambda job: handler.handler(event(job["url"]), context),
+        body=image,
+    )
 
 
 if __name__ == "__main__":

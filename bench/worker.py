@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +34,18 @@ def _rss_kb() -> int:
     return 0
 
 
-def main(argv: list[str]) -> int:
-    engine_name, jobs_path = argv
+def serve(
+    jobs_path: str,
+    versions: dict[str, str],
+    run: Callable[[dict[str, Any]], Any],
+    body: Callable[[Any], bytes] = lambda result: result,
+    prepare: Callable[[dict[str, Any]], object] = lambda job: None,
+) -> int:
+    """The protocol's loop: `prepare(job)` untimed, `run(job)` timed, `body(result)` (the bytes
+    out, or ValueError for an answer that is not the image) untimed again."""
     jobs: dict[str, dict[str, Any]] = {
         job["id"]: job for job in json.loads(Path(jobs_path).read_text())
     }
-    if engine_name == "ours":
-        keep_freed_memory()  # as the server and the Lambda handler do at start
-    engines = Engines()
-    run = {"ours": engines.ours, "pillow": engines.pillow}[engine_name]
-    versions = {"Pillow": PIL.__version__} if engine_name == "ours" else {}
     print(json.dumps({"ready": True, "rss_kb": _rss_kb(), "versions": versions}), flush=True)
     for line in sys.stdin:
         message = json.loads(line)
@@ -52,18 +55,30 @@ def main(argv: list[str]) -> int:
             print(json.dumps({"rss_kb": _rss_kb()}), flush=True)
             continue
         job = jobs[message["id"]]
-        engines.data(job)  # the original is read once, outside the timing
+        prepare(job)
         try:
             started = time.perf_counter()
-            body = run(job)
+            result = run(job)
             elapsed = (time.perf_counter() - started) * 1000
+            data = body(result)
         except Exception as error:  # reported per job; one failing job must not stop the rest
             print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
             continue
         if message.get("out"):
-            Path(message["out"]).write_bytes(body)
-        print(json.dumps({"ms": elapsed, "bytes": len(body)}), flush=True)
+            Path(message["out"]).write_bytes(data)
+        print(json.dumps({"ms": elapsed, "bytes": len(data)}), flush=True)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    engine_name, jobs_path = argv
+    if engine_name == "ours":
+        keep_freed_memory()  # as the server and the Lambda handler do at start
+    engines = Engines()
+    run = {"ours": engines.ours, "pillow": engines.pillow}[engine_name]
+    versions = {"Pillow": PIL.__version__} if engine_name == "ours" else {}
+    # The original is read once, outside the timing.
+    return serve(jobs_path, versions, run, prepare=engines.data)
 
 
 if __name__ == "__main__":
