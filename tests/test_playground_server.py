@@ -3,6 +3,7 @@ originals (thumbor_urls/listing.py), in process through the WSGI application."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -21,7 +22,7 @@ from thumbor_urls.config import Settings
 from thumbor_urls.filters import REGISTRY
 from thumbor_urls.filters.catalog import describe
 from thumbor_urls.playground import PAGE_FOLDER, Playground, is_loopback
-from thumbor_urls.server import make_wsgi_app
+from thumbor_urls.server import make_wsgi_app, status_line
 from thumbor_urls.signing import verify_sih, verify_thumbor
 
 KEY = "playground-key"
@@ -285,3 +286,15 @@ def test_the_local_server_answers_sih_requests(originals: Path) -> None:
     assert call(wsgi, "/eyJrZXkiOjF9").status == 404  # {"key":1}: as SIH answers it
     # Without SIH_COMPAT, Thumbor's rules: a path that is neither unsafe/ nor signed.
     assert call(server(originals), "/eyJrZXkiOiJiLmpwZyJ9").status == 403
+
+
+def test_every_status_has_its_reason_phrase(originals: Path) -> None:
+    # A sharp edit this service does not have: 501, whose phrase the server must know too.
+    document = {"key": "b.jpg", "edits": {"clahe": {"width": 3}}}
+    path = "/" + base64.b64encode(json.dumps(document).encode()).decode()
+    lines: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": "",
+               "HTTP_HOST": "127.0.0.1:8888", "wsgi.input": io.BytesIO()}  # fmt: skip
+    b"".join(server(originals, SIH_COMPAT=True)(environ, lambda s, h: lines.append(s)))
+    assert lines == ["501 Not Implemented"]
+    assert status_line(599) == "599 Unknown"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,23 +16,13 @@ from .playground import PAGE_FOLDER, Playground
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 
-_REASONS = {
-    200: "OK",
-    301: "Moved Permanently",
-    302: "Found",
-    304: "Not Modified",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    410: "Gone",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
+
+def status_line(status: int) -> str:
+    """WSGI's status line: the code and its reason phrase (any code the App or SIH answers)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
 
 
 def request_from_environ(environ: Environ) -> Request:
@@ -65,7 +56,7 @@ def make_wsgi_app(
             response = _image(app, request, environ)
         headers = dict(response.headers)
         headers.setdefault("Content-Length", str(len(response.body)))
-        status = f"{response.status} {_REASONS.get(response.status, 'Unknown')}"
+        status = status_line(response.status)
         start_response(status, list(headers.items()))
         return [response.body]
 
