@@ -19,6 +19,7 @@ from . import codecs
 from .budget import Cost, Estimate, Frame, MiB, image_bytes
 from .filters import CostContext
 from .geometry import Geometry, oriented_size, plan_geometry, stored_box_and_size
+from .transform import REDUCING_GAP
 
 if TYPE_CHECKING:
     from .pipeline import Job
@@ -215,8 +216,8 @@ def resize_cost(job: Job, ledger: Ledger, state: State) -> State:
         return state._replace(frame=out)
     # Pillow reduces by whole factors within REDUCING_GAP first, then resamples: a horizontal
     # pass into a temporary image of the new width and the (reduced) box's height.
-    factor_x = max(int(box_width / out.width / 3), 1)
-    factor_y = max(int(box_height / out.height / 3), 1)
+    factor_x = max(int(box_width / out.width / REDUCING_GAP), 1)
+    factor_y = max(int(box_height / out.height / REDUCING_GAP), 1)
     reduced = Frame(math.ceil(box_width / factor_x), math.ceil(box_height / factor_y), frame.bands)
     temporary = out.sized(out.width, reduced.height)
     transient = (reduced.bytes if factor_x * factor_y > 1 else 0) + temporary.bytes
