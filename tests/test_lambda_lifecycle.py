@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.exceptions import UnknownServiceError  # type: ignore[import-untyped]
 
 from tests.lambda_stack import Stack
 from thumbor_urls.aws import clients, lambda_handler, lifecycle, secrets
@@ -96,6 +98,22 @@ def test_clients_share_one_session_and_keep_working_without_their_connections(
     assert clients.drop_connections() == 2
     assert pooled_connections(s3) == 0
     assert stack.get("/unsafe/41x30/astronaut.jpg").status == 200  # a new connection
+
+
+def test_every_client_the_package_makes_is_one_the_loader_names(stack: Stack) -> None:
+    # The loader answers botocore's "which services exist" with SERVICES, not a directory scan:
+    # each must still load its model, and no code may ask for a service left out of it.
+    package = Path(clients.__file__).parent.parent
+    asked = {
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r"client\(\s*\"([a-z0-9-]+)\"", path.read_text())
+    }
+    assert asked == set(clients.SERVICES)
+    for name in clients.SERVICES:
+        assert clients.client(name, 2.0).meta.service_model.service_name == name
+    with pytest.raises(UnknownServiceError):
+        clients.client("sts", 2.0)
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,36 @@ botocore reads itself; nothing here sets `endpoint_url`, so any S3-compatible en
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 import botocore.session  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.loaders import Loader  # type: ignore[import-untyped]
+
+# Every service this package makes a client for.
+SERVICES = ("rekognition", "s3", "secretsmanager")
+
+
+class _NamedServicesLoader(Loader):  # type: ignore[misc]
+    """botocore's data loader, told which services exist instead of finding out: before loading
+    a model, botocore lists every service it has (~400: a directory read for each, a stat for
+    each of their versions), a third of building a process's first S3 client (41-64 ms instead
+    of 65-83 here; more on Lambda's slower disk)."""
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return list(SERVICES)
+
+
+def _session() -> Any:
+    session = botocore.session.get_session()
+    # As botocore's create_loader: AWS_DATA_PATH's folders are searched first.
+    data_path = session.get_config_variable("data_path") or ""
+    extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
+    session.register_component("data_loader", _NamedServicesLoader(extra))
+    return session
+
 
 # A botocore session is not safe to build clients from in two threads at once.
 _LOCK = threading.Lock()
@@ -38,7 +63,7 @@ def client(service: str, timeout: float = 5.0) -> Any:
     with _LOCK:
         if key not in _CLIENTS:
             if not _SESSION:
-                _SESSION.append(botocore.session.get_session())
+                _SESSION.append(_session())
             _CLIENTS[key] = _SESSION[0].create_client(service, config=config)
         return _CLIENTS[key]
 
