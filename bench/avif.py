@@ -1,7 +1,8 @@
 """AVIF_SPEED: what each aom speed costs and gives, on the bench's AVIF job.
 
-`python -m bench.avif [--runs N] [--speeds 6,7,8,9] [--threads K]`: both 16 MP photos of the
-bench (as its avif800 job: fit-in 800x800, quality 80, our default) resized once, then every
+`python -m bench.avif [--runs N] [--speeds 6,7,8,9] [--threads K] [IMAGE...]`: the two big
+photos of the corpus by default (as the bench's avif800 job: fit-in 800x800, quality 80, our
+default) resized once, then every
 speed encoded round by round, interleaved; prints each speed's median time, its median per-round
 ratio to speed 6 (Pillow's default, and Thumbor's), the file size and the PSNR of the decoded
 file against the pixels it was given. One encoder thread by default, as `make bench` runs every
@@ -14,7 +15,9 @@ import argparse
 import io
 import math
 import statistics
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageChops, ImageStat
@@ -44,18 +47,19 @@ def _encode(image: Image.Image, speed: int, threads: int) -> bytes:
     return buffer.getvalue()
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--speeds", default="4,5,6,7,8,9")
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument("images", nargs="*", type=Path, default=[CORPUS / p for p in PHOTOS])
+    args = parser.parse_args(argv)
     speeds = sorted({int(s) for s in args.speeds.split(",")} | {BASELINE})
     print(f"AVIF at quality 80, {args.threads} encoder thread(s), {args.runs} interleaved runs")
     print("| photo | speed | ms | / speed 6 | KB | / speed 6 | PSNR dB |")
     print("|---|---|---|---|---|---|---|")
-    for name in PHOTOS:
-        image = _fit_in(CORPUS / name, 800)
+    for path in args.images:
+        image = _fit_in(path, 800)
         times: dict[int, list[float]] = {speed: [] for speed in speeds}
         outputs: dict[int, bytes] = {}
         for _ in range(args.runs):
@@ -70,12 +74,13 @@ def main() -> None:
             size = len(outputs[speed])
             decoded = Image.open(io.BytesIO(outputs[speed])).convert("RGB")
             print(
-                f"| {name} {image.width}x{image.height} | {speed} "
+                f"| {path.name} {image.width}x{image.height} | {speed} "
                 f"| {statistics.median(times[speed]) * 1000:.0f} | {ratio:.2f} "
                 f"| {size / 1024:.1f} | {size / len(outputs[BASELINE]):.2f} "
                 f"| {_psnr(image, decoded):.2f} |"
             )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

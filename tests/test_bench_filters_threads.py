@@ -1,5 +1,5 @@
-"""Smoke runs of bench/filters.py and bench/threads.py: not timed, they only prove that both
-still run end to end and print what docs/performance.md quotes."""
+"""Smoke runs of bench/filters.py, bench/threads.py and bench/avif.py: not timed, they only
+prove that each still runs end to end and prints what docs/performance.md quotes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench import filters, threads
+from bench import avif, filters, threads
 
 
 def test_filters_prints_every_candidate_against_gaussian_blur(
@@ -31,3 +31,16 @@ def test_threads_prints_the_ratio_the_control_and_each_job(
     assert "2 threads against 1, 1 rounds" in out
     assert "median ratio" in out and "GIL-free control" in out
     assert "gray300@cc0-16mp-baseline" in out
+
+
+def test_avif_prints_every_speed_against_speed_6(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "small.png"
+    Image.effect_noise((96, 64), 40).convert("RGB").save(photo)
+    assert avif.main(["--runs", "1", "--speeds", "9", str(photo)]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()]
+    speeds = {row[1]: row for row in rows if row[0] == "| small.png 96x64"}
+    assert set(speeds) == {"6", "9"}
+    assert speeds["6"][3] == "1.00" and speeds["6"][5] == "1.00"  # speed 6 against itself
+    assert float(speeds["9"][6].rstrip(" |")) > 20  # a decoded AVIF close to its input
