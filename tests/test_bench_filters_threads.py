@@ -1,5 +1,5 @@
-"""Smoke runs of bench/filters.py, bench/threads.py and bench/avif.py: not timed, they only
-prove that each still runs end to end and prints what docs/performance.md quotes."""
+"""Smoke runs of bench/filters.py, threads.py, avif.py and gif.py: not timed, they only prove
+that each still runs end to end and prints what docs/performance.md quotes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench import avif, filters, threads
+from bench import avif, filters, gif, threads
 
 
 def test_filters_prints_every_candidate_against_gaussian_blur(
@@ -44,3 +44,17 @@ def test_avif_prints_every_speed_against_speed_6(
     assert set(speeds) == {"6", "9"}
     assert speeds["6"][3] == "1.00" and speeds["6"][5] == "1.00"  # speed 6 against itself
     assert float(speeds["9"][6].rstrip(" |")) > 20  # a decoded AVIF close to its input
+
+
+def test_gif_prints_every_candidate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    animation = tmp_path / "pan.gif"
+    noise = Image.effect_noise((96, 64), 60).convert("RGB")
+    frames = [noise.rotate(angle) for angle in (0, 10, 20)]
+    frames[0].save(animation, save_all=True, append_images=frames[1:])
+    assert gif.main(["--runs", "1", "--width", "48", str(animation)]) == 0
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()]
+    found = {row[1]: row for row in rows if row[0] == "| pan.gif 3 x 48x32"}
+    assert set(found) == set(gif.CANDIDATES)
+    for row in found.values():
+        mean, lowest = (float(v) for v in row[4].rstrip(" |").split(" / "))
+        assert 15 < lowest <= mean  # three decoded frames, each close to the frame it was given
