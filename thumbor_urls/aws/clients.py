@@ -1,9 +1,10 @@
 """AWS clients, made once per container from one botocore session.
 
-A client is expensive to build (~90 ms for S3 here: most of it parsing the service model and
-its endpoint rules). One session for all of them shares its loader's caches, so the second
-client (Secrets Manager next to S3, as a deployed stack has for its origin secret) costs about
-half as much; and botocore alone skips importing boto3, whose resources we never use.
+A client is expensive to build (~45 ms for S3 here: parsing the service model and its endpoint
+rules, once botocore no longer lists every service it ships: _NamedServicesLoader). One session
+for all of them shares its loader's caches, so the second client (Secrets Manager next to S3, as
+a deployed stack has for its origin secret) costs about half as much; and botocore alone skips
+importing boto3, whose resources we never use.
 
 Endpoints come from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` variables, which
 botocore reads itself; nothing here sets `endpoint_url`, so any S3-compatible endpoint works.
@@ -26,7 +27,7 @@ SERVICES = ("rekognition", "s3", "secretsmanager")
 class _NamedServicesLoader(Loader):  # type: ignore[misc]
     """botocore's data loader, told which services exist instead of finding out: before loading
     a model, botocore lists every service it has (~400: a directory read for each, a stat for
-    each of their versions), a third of building a process's first S3 client (41-64 ms instead
+    each of their versions), a third of building a process's first S3 client (44-46 ms instead
     of 65-83 here; more on Lambda's slower disk)."""
 
     def list_available_services(self, type_name: str) -> list[str]:
