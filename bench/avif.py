@@ -1,12 +1,11 @@
 """AVIF_SPEED: what each aom speed costs and gives, on the bench's AVIF job.
 
 `python -m bench.avif [--runs N] [--speeds 6,7,8,9] [--threads K] [IMAGE...]`: the two big
-photos of the corpus by default (as the bench's avif800 job: fit-in 800x800, quality 80, our
-default) resized once, then every
-speed encoded round by round, interleaved; prints each speed's median time, its median per-round
-ratio to speed 6 (Pillow's default, and Thumbor's), the file size and the PSNR of the decoded
-file against the pixels it was given. One encoder thread by default, as `make bench` runs every
-engine on one core.
+photos of the corpus by default, fitted in 800x800 once (as the bench's avif800 job; quality 80,
+our default), then every speed encoded round by round, interleaved; prints each speed's median
+time, its median per-round ratio to speed 6 (Pillow's default, and Thumbor's), the file size and
+the PSNR of the decoded file against the pixels it was given. One encoder thread by default, as
+`make bench` runs every engine on one core.
 """
 
 from __future__ import annotations
