@@ -101,7 +101,7 @@ node_modules/.installed: package.json package-lock.json .npmrc
 
 # The Lambda zip and the CloudFormation template in .serverless/, with no AWS account.
 # SLS_ARGS for example: --param="architecture=x86_64" --param="enableSignature=Yes"
-# The zip's .pyc files need a python3.12 (scripts/lambda-bytecode.js): on PATH, or through pyenv's
+# The zip's .pyc files need a python3.12 (scripts/lambda-zip.js): on PATH, or through pyenv's
 # shims with 3.12.1 beside 3.11.7 as on the build machine; without one the zip has no bytecode.
 PYTHON_FOR_LAMBDA_BYTECODE ?= $(shell for v in "$$PYENV_VERSION" 3.11.7:3.12.1; do \
 	PYENV_VERSION=$$v python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)

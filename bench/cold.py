@@ -7,10 +7,12 @@ times the whole, spawn to the first answer's line. Two modes, alternated run by 
 the machine's load falls on both alike:
 
 - `init`: `AWS_LAMBDA_FUNCTION_NAME` set, as on Lambda: handler.py builds the service (settings,
-  App, S3 client) at import.
+  App, S3 client) at import, with botocore as the Lambda zip has it (a copy of this
+  environment's, trimmed by scripts/trim_botocore.py).
 - `lazy`: without it, as the tests import the handler: the first request builds the service.
 - `base`: with `--base PATH`, the handler of another checkout (e.g. a worktree of the commit
-  before), as `init` runs it: the before and after of a change, run for run.
+  before), as `init` runs it but with this environment's botocore, untrimmed: the before and
+  after of a change, run for run.
 - `sih`: with `--sih DIR`, AWS's handler (DIR/source/image-handler installed as
   ../shared/peers/sih/README.md says, e.g. Dynamic Image Transformation v7.0.8), bundled by esbuild
   as its CDK stack bundles it (`--bundle --platform=node --external:sharp`), run by Node with
@@ -36,6 +38,7 @@ import compileall
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +47,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import botocore  # type: ignore[import-untyped]
 from PIL import Image
 
 from tests.aws_fixtures import MotoAws, running_moto
@@ -193,14 +197,28 @@ def timed(command: Command, label: str) -> dict[str, float]:
     return {**{field: found[field] for field in fields}, "wallMs": wall}
 
 
+def zipped_botocore(folder: Path) -> Path:
+    """A copy of this environment's botocore, trimmed as the Lambda zip's is
+    (scripts/trim_botocore.py) and compiled; the folder to put first on PYTHONPATH."""
+    installed = Path(botocore.__file__).parent
+    shutil.copytree(installed, folder / "botocore", ignore=shutil.ignore_patterns("__pycache__"))
+    script = REPO / "scripts" / "trim_botocore.py"
+    subprocess.run([sys.executable, str(script), str(folder / "botocore" / "data")], check=True)
+    compileall.compile_dir(folder / "botocore", quiet=1)
+    return folder
+
+
 def our_command(
-    aws: MotoAws, source: str, key: str, mode: str, hooks: Path, base: Path | None
+    aws: MotoAws, source: str, key: str, mode: str, hooks: Path, base: Path | None, site: Path
 ) -> Command:
     repo = base if mode == "base" and base is not None else REPO
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(aws.env())
+    # init and snap as deployed: with the zip's trimmed botocore; lazy and base with this
+    # environment's.
+    path = [str(repo), *([str(site)] if mode in ("init", "snap") else [])]
     env.update(
-        PYTHONPATH=os.pathsep.join([str(repo), *([str(hooks)] if mode == "snap" else [])]),
+        PYTHONPATH=os.pathsep.join([*path, *([str(hooks)] if mode == "snap" else [])]),
         SOURCE_BUCKETS=source,
         RESULT_STORAGE_BUCKET=aws.bucket("res"),  # empty: the request renders
         DETECTORS="",  # as deployed by default
@@ -242,6 +260,7 @@ def measure(
         hooks.mkdir()
         (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
         bundle = bundle_sih(sih, Path(logs)) if sih is not None else None
+        site = zipped_botocore(Path(logs) / "site")
         source = aws.bucket("src")
         aws.client("secretsmanager").create_secret(Name=ORIGIN_SECRET, SecretString=ORIGIN_SECRET)
         s3 = aws.client("s3")
@@ -252,7 +271,8 @@ def measure(
             if mode == "sih":
                 assert sih is not None and bundle is not None
                 return timed(sih_command(aws, source, key, sih, bundle), f"sih {key}")
-            return timed(our_command(aws, source, key, mode, hooks, base), f"{mode} {key}")
+            command = our_command(aws, source, key, mode, hooks, base, site)
+            return timed(command, f"{mode} {key}")
 
         for name in images:
             key = f"{name}.jpg"

@@ -4,7 +4,7 @@ interpreter that runs this script (run it with the runtime's Python, e.g. python
 Lambda's filesystem is read-only, so without them every cold start compiles every module again.
 The pycs are unchecked-hash ones (PEP 552): Python loads them without looking at the source's
 mtime, which a zip keeps only to 2 seconds (timestamp pycs would be found stale). The .py files
-stay for tracebacks. Called by scripts/lambda-bytecode.js after `sls package`.
+stay for tracebacks. Called by scripts/lambda-zip.js after `sls package`.
 
 Usage: python3.12 scripts/add_bytecode.py .serverless/thumbor-urls.zip
 """

@@ -4,6 +4,7 @@ every resource, condition, output and IAM statement; cfn-lint and checkov on it;
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -17,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
+from thumbor_urls.aws.calls import CALLS
 from thumbor_urls.playground import CONTENT_SECURITY_POLICY
 from thumbor_urls.sih import request as sih_request
 
@@ -96,7 +99,7 @@ NO_VALUE = object()
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
 
-# The bytecode that scripts/lambda-bytecode.js adds is for Lambda's Python 3.12.
+# The bytecode that scripts/lambda-zip.js adds is for Lambda's Python 3.12.
 MAGIC_312 = b"\xcb\x0d\r\n"
 PYC_SUFFIX = ".cpython-312.pyc"
 
@@ -324,7 +327,7 @@ def elf_machine(data: bytes) -> int:
 # -- the zip ---------------------------------------------------------------------------------
 
 
-def test_zip_holds_the_function_pillow_and_urllib3_only(default: Packaged) -> None:
+def test_zip_holds_the_function_pillow_urllib3_and_botocore_only(default: Packaged) -> None:
     archive = default.folder / "thumbor-urls.zip"
     size = archive.stat().st_size
     assert size < 10 * 1024 * 1024, size
@@ -339,7 +342,7 @@ def test_zip_holds_the_function_pillow_and_urllib3_only(default: Packaged) -> No
             "tests",
             "samples",
             "boto3",
-            "botocore",
+            "s3transfer",
             "node_modules",
             "bench",
             "events",
@@ -360,6 +363,72 @@ def test_zip_holds_the_function_pillow_and_urllib3_only(default: Packaged) -> No
         imaging = [name for name in names if name.startswith("PIL/_imaging.cpython-312-")]
         assert imaging == ["PIL/_imaging.cpython-312-aarch64-linux-gnu.so"]
         assert elf_machine(zipped.read(imaging[0])) == 0xB7  # AArch64
+
+
+# The pure-Python requirements: what another interpreter than the runtime's can import from the zip.
+PURE_PYTHON = ("botocore/", "jmespath/", "dateutil/", "urllib3/", "six.py")
+
+CHILD = """
+import io, sys
+import botocore
+from botocore.stub import ANY, Stubber
+from PIL import Image
+from thumbor_urls.aws import clients, s3, secrets
+from thumbor_urls.aws.rekognition import RekognitionFaceDetector, RekognitionModeration
+site, bucket, secret = sys.argv[1:]
+assert botocore.__file__.startswith(site), botocore.__file__
+source = s3.S3Source((bucket,))
+assert source.load("photo.jpg").data[:3] == bytes.fromhex("ffd8ff")
+assert source.last_modified("photo.jpg") > 0
+store = s3.S3ResultStore(bucket)
+store.put("result", b"bytes", "image/webp", vary_accept=True)
+assert store.get("result").data == b"bytes"
+assert secrets.read_secret(secret, "", 5.0, "test") == "key"
+# Rekognition: no moto; the Stubber checks the calls against the trimmed model.
+client = clients.client("rekognition", 5.0)
+image = Image.new("RGB", (8, 8))
+with Stubber(client) as stub:
+    stub.add_response("detect_faces", {"FaceDetails": []}, {"Image": {"Bytes": ANY}})
+    stub.add_response(
+        "detect_moderation_labels", {"ModerationLabels": []},
+        {"Image": {"Bytes": ANY}, "MinConfidence": 50.0},
+    )
+    assert RekognitionFaceDetector(client).detect(image) == []
+    assert RekognitionModeration(client).labels(image, 50.0) == []
+print("ok", botocore.__version__)
+"""
+
+
+def test_the_zips_botocore_has_our_calls_only_and_makes_them(
+    default: Packaged, moto_aws: Any, tmp_path: Path
+) -> None:
+    """The zip's own botocore, cut down to CALLS (scripts/trim_botocore.py), run by this Python
+    with the package's code: the reads and writes of S3 and Secrets Manager against moto, and
+    Rekognition's calls checked against the trimmed model by botocore's Stubber."""
+    site = tmp_path / "site"
+    with zipfile.ZipFile(default.folder / "thumbor-urls.zip") as zipped:
+        names = zipped.namelist()
+        data = sorted(n[len("botocore/data/") :] for n in names if n.startswith("botocore/data/"))
+        zipped.extractall(site, [n for n in names if n.startswith(PURE_PYTHON)])
+    services = {name.split("/")[0] for name in data if "/" in name}
+    assert services == set(CALLS)
+    assert len(data) < 20, data
+    with (site / "botocore/data/s3/2006-03-01/service-2.json").open() as model:
+        assert set(json.load(model)["operations"]) == set(CALLS["s3"])
+    bucket = moto_aws.bucket("trimmed")
+    photo = io.BytesIO()
+    Image.new("RGB", (16, 16), "teal").save(photo, "JPEG")
+    moto_aws.client("s3").put_object(Bucket=bucket, Key="photo.jpg", Body=photo.getvalue())
+    secret = f"trimmed-{bucket}"
+    moto_aws.client("secretsmanager").create_secret(Name=secret, SecretString="key")
+    env = {**os.environ, **moto_aws.env(), "PYTHONPATH": os.pathsep.join((str(site), str(ROOT)))}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(site), bucket, secret],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pinned = (ROOT / "requirements-lambda.txt").read_text().split("botocore==")[1].split()[0]
+    assert done.stdout.split() == ["ok", pinned]
 
 
 def pyc_name(source: str) -> str:
@@ -415,14 +484,15 @@ def test_python312_loads_the_bytecode_not_the_sources(full: Packaged, tmp_path: 
         zipped.extractall(tmp_path)
     for source in tmp_path.rglob("*.py"):
         source.write_text("this is not Python (\n")
-    # handler.py itself needs boto3, which is the runtime's, not the package's.
+    # handler.py imports the zip's botocore too.
     code = (
-        "import sys, thumbor_urls.app, PIL.Image\n"
-        "PIL.Image.preinit()\n"
+        "import sys, handler, botocore\n"
+        "assert botocore.__file__.startswith(sys.argv[1]), botocore.__file__\n"
         "print(sys.modules['thumbor_urls.app'].__cached__)"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONNOUSERSITE": "1"}
-    command = [str(python312()), "-B", "-c", code]  # in tmp_path: -c puts the cwd on sys.path
+    # in tmp_path: -c puts the cwd on sys.path
+    command = [str(python312()), "-B", "-c", code, str(tmp_path)]
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )

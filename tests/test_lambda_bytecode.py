@@ -1,4 +1,4 @@
-"""scripts/add_bytecode.py on a tiny zip, and the plugin that calls it (scripts/lambda-bytecode.js)
+"""scripts/add_bytecode.py on a tiny zip, and the plugin that calls it (scripts/lambda-zip.js)
 with a stand-in for the framework: fast, no `sls package` (test_deploy_template.py does that)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "add_bytecode.py"
-PLUGIN = ROOT / "scripts" / "lambda-bytecode.js"
+PLUGIN = ROOT / "scripts" / "lambda-zip.js"
 NODE = shutil.which("node")
 
 SOURCES = {
@@ -233,5 +233,5 @@ def test_plugin_leaves_prebuilt_artifacts_and_other_runtimes_alone(service: Path
 def test_plugin_fails_the_packaging_when_the_script_fails(service: Path) -> None:
     (service / ".serverless" / "thumbor-urls.zip").write_bytes(b"not a zip")
     result = run_plugin(service, sys.executable)
-    assert "add_bytecode.py failed on" in result["error"]
+    assert "trim_botocore.py failed on" in result["error"]  # the first step
     assert "BadZipFile" in result["error"]

@@ -4,6 +4,7 @@ hooks undo, with a fake `snapshot_restore_py` (only Lambda's Python runtime has 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import random
@@ -20,6 +21,7 @@ from botocore.exceptions import UnknownServiceError  # type: ignore[import-untyp
 
 from tests.lambda_stack import Stack
 from thumbor_urls.aws import clients, lambda_handler, lifecycle, secrets
+from thumbor_urls.aws.calls import CALLS
 from thumbor_urls.config import SettingError, Settings
 from thumbor_urls.signing import sign_path
 
@@ -114,6 +116,25 @@ def test_every_client_the_package_makes_is_one_the_loader_names(stack: Stack) ->
         assert clients.client(name, 2.0).meta.service_model.service_name == name
     with pytest.raises(UnknownServiceError):
         clients.client("sts", 2.0)
+
+
+def test_every_aws_call_in_the_package_is_in_calls(stack: Stack) -> None:
+    # The Lambda zip's botocore knows only CALLS (scripts/trim_botocore.py): an operation called
+    # anywhere else would be an AttributeError there. Any name in the code (an attribute, or a
+    # string as in RekognitionService.call("detect_faces")) that is an operation of one of the
+    # services counts as a call.
+    package = Path(clients.__file__).parent.parent
+    names: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+    for service, operations in CALLS.items():
+        api = clients.client(service, 2.0).meta.method_to_api_mapping
+        called = {api[name] for name in names & api.keys()}
+        assert called == set(operations), service
 
 
 @pytest.mark.parametrize(

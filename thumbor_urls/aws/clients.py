@@ -1,7 +1,9 @@
 """AWS clients, made once per container from one botocore session.
 
-A client is expensive to build (~45 ms for S3 here: parsing the service model and its endpoint
-rules, once botocore no longer lists every service it ships: _NamedServicesLoader). One session
+A client is expensive to build: ~45 ms for S3 here with botocore as pip installs it (parsing the
+service model and its endpoint rules, once botocore no longer lists every service it ships:
+_NamedServicesLoader), 20-30 ms with the Lambda zip's, whose data holds only CALLS
+(scripts/trim_botocore.py). One session
 for all of them shares its loader's caches, so the second client (Secrets Manager next to S3, as
 a deployed stack has for its origin secret) costs about half as much; and botocore alone skips
 importing boto3, whose resources we never use.
@@ -20,15 +22,17 @@ import botocore.session  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.loaders import Loader  # type: ignore[import-untyped]
 
+from .calls import CALLS
+
 # Every service this package makes a client for.
-SERVICES = ("rekognition", "s3", "secretsmanager")
+SERVICES = tuple(CALLS)
 
 
 class _NamedServicesLoader(Loader):  # type: ignore[misc]
     """botocore's data loader, told which services exist instead of finding out: before loading
     a model, botocore lists every service it has (~400: a directory read for each, a stat for
-    each of their versions), a third of building a process's first S3 client (44-46 ms instead
-    of 65-83 here; more on Lambda's slower disk)."""
+    each of their versions), a third of building a process's first S3 client with botocore as
+    pip installs it (44-46 ms instead of 65-83 here; more on Lambda's slower disk)."""
 
     def list_available_services(self, type_name: str) -> list[str]:
         return list(SERVICES)

@@ -3,7 +3,7 @@
 On Lambda, everything that does not depend on a request is built while the module is imported:
 Lambda runs that before the first event arrives, and with SnapStart it runs once per published
 version and is kept in the snapshot. That is the settings, the App, the AWS clients (the S3
-client alone is ~45 ms of what used to be the first request: clients.py) and the secrets.
+client alone is 20-30 ms of what used to be the first request: clients.py) and the secrets.
 
 SnapStart restores one snapshot into many environments. What must not be shared between them,
 or must not outlive the version, is undone by runtime hooks (`snapshot_restore_py`, which only
