@@ -6,7 +6,7 @@ service's endpoints), 40-60 ms of every cold start here. This keeps, in the zip'
 `botocore/data`:
 
 - the services in `thumbor_urls.aws.calls.CALLS`, each service model cut down to the
-  operations listed there and the shapes they reach, without documentation;
+  operations listed there and the shapes they reach, their documentation emptied;
 - `endpoints.json` with only those services in each partition;
 - every other file of botocore's data folder root (partitions, retry and default configurations).
 
@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ def _endpoint_prefix(model: Mapping[str, Any]) -> str:
     return str(model["metadata"]["endpointPrefix"])
 
 
-def trimmed_data(read: Any, names: Iterable[str]) -> dict[str, bytes | None]:
+def trimmed_data(read: Callable[[str], bytes], names: Iterable[str]) -> dict[str, bytes | None]:
     """What becomes of each file of botocore's data folder, given `names` (paths under it) and
     `read(name) -> bytes`: new bytes, or None to drop it; files not in the answer stay."""
     changes: dict[str, bytes | None] = {}

@@ -1371,7 +1371,7 @@ def test_checkov(which: str, request: pytest.FixtureRequest) -> None:
 
 
 def test_exported_console_template(default: Packaged, tmp_path: Path) -> None:
-    import yaml  # type: ignore[import-untyped]
+    import yaml
 
     shutil.copy(default.folder / "cloudformation-template-update-stack.json", tmp_path)
     done = subprocess.run(

@@ -22,7 +22,7 @@ from thumbor_urls.aws.calls import CALLS
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import trim_botocore  # type: ignore[import-not-found]  # noqa: E402
+import trim_botocore  # noqa: E402
 
 DATA = Path(botocore.__file__).parent / "data"
 
