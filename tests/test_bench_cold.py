@@ -1,0 +1,25 @@
+"""bench/cold.py on the small photo, one round: the cold-start bench runs, and `init` runs with
+botocore as the Lambda zip has it (trimmed by scripts/trim_botocore.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import cold
+from thumbor_urls.aws.calls import CALLS
+
+
+def test_the_zips_botocore_copy_has_only_our_services(tmp_path: Path) -> None:
+    site = cold.zipped_botocore(tmp_path)
+    data = site / "botocore" / "data"
+    assert sorted(p.name for p in data.iterdir() if p.is_dir()) == sorted(CALLS)
+    assert list((site / "botocore" / "__pycache__").glob("session.*.pyc"))
+
+
+def test_one_round_of_each_of_our_modes_answers() -> None:
+    found = cold.measure(1, ["800x600"], ["lazy", "init", "snap"])
+    for mode, runs in found["800x600"].items():
+        (run,) = runs
+        assert run["firstMs"] > 0, mode
+        assert run["wallMs"] > run["firstMs"], mode
+    assert found["800x600"]["snap"][0]["restoreMs"] >= 0
