@@ -52,12 +52,15 @@ def test_pip_install_gives_exactly_the_pinned_runtime() -> None:
     assert set(declared) == {"pillow", "waitress", "urllib3"}
 
 
-def test_the_lambda_zip_packs_pillow_and_urllib3_only() -> None:
+def test_the_lambda_zip_packs_pillow_urllib3_and_botocore_only() -> None:
     runtime = pins(ROOT / "requirements.txt")
-    # The same versions as the local server's: urllib3 for the HTTP loader (httpOrigins=Yes).
+    dev = pins(ROOT / "requirements-dev.txt")
+    # The same versions as the local server's: urllib3 for the HTTP loader (httpOrigins=Yes);
+    # botocore and what it needs as the tests install them (with boto3, which stays out).
     assert pins(ROOT / "requirements-lambda.txt") == {
         "pillow": runtime["pillow"],
         "urllib3": runtime["urllib3"],
+        **{name: dev[name] for name in ("botocore", "jmespath", "python-dateutil", "six")},
     }
     serverless = (ROOT / "serverless.yml").read_text()
     assert re.search(r"^\s+fileName: requirements-lambda\.txt\b", serverless, re.MULTILINE)
