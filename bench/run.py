@@ -596,18 +596,18 @@ def lambda_zip_size() -> tuple[float, float, str]:
     that AWS Lambda (python3.12, arm64) would run, zipped at deflate level 9 as a deploy tool
     would, botocore trimmed as `sls package` trims it (scripts/trim_botocore.py); without the
     .pyc files that `sls package` adds."""
-    wheels = CACHE / "wheels-lambda"
-    wheels.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-         "-r", str(REPO / "requirements-lambda.txt"), "--no-deps", "--only-binary=:all:",
-         "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312",
-         "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
-         "-d", str(wheels)],
-        check=True,
-    )  # fmt: skip
-    unpacked = 0
     with tempfile.TemporaryDirectory() as folder:
+        # A fresh folder, so that no wheel of an older pin is packed too (pip's cache keeps
+        # the downloads).
+        wheels = Path(folder) / "wheels"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+             "-r", str(REPO / "requirements-lambda.txt"), "--no-deps", "--only-binary=:all:",
+             "--python-version", "3.12", "--implementation", "cp", "--abi", "cp312",
+             "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
+             "-d", str(wheels)],
+            check=True,
+        )  # fmt: skip
         archive = Path(folder) / "lambda.zip"
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
             for wheel in sorted(wheels.glob("*.whl")):
