@@ -20,6 +20,7 @@ from typing import Any
 
 import botocore.session  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.httpsession import get_cert_path  # type: ignore[import-untyped]
 from botocore.loaders import Loader  # type: ignore[import-untyped]
 
 from .calls import CALLS
@@ -51,6 +52,7 @@ def _session() -> Any:
 _LOCK = threading.Lock()
 _SESSION: list[Any] = []  # the container's one session, once made
 _CLIENTS: dict[tuple[str, float], Any] = {}
+_CONTEXTS: dict[str, Any] = {}  # a CA bundle's path: the TLS context that holds it
 
 
 def client(service: str, timeout: float = 5.0) -> Any:
@@ -69,8 +71,48 @@ def client(service: str, timeout: float = 5.0) -> Any:
         if key not in _CLIENTS:
             if not _SESSION:
                 _SESSION.append(_session())
-            _CLIENTS[key] = _SESSION[0].create_client(service, config=config)
+            made = _SESSION[0].create_client(service, config=config)
+            load_certificates_once(made)
+            _CLIENTS[key] = made
         return _CLIENTS[key]
+
+
+def load_certificates_once(made: Any) -> bool:
+    """Have the client verify servers with a TLS context that already holds its CA bundle,
+    parsed once for every client of the process, instead of at every new connection; whether
+    it does.
+
+    botocore hands urllib3 the bundle's path for each connection it opens, and urllib3 parses the
+    whole file into the context every time: 24-26 ms here for botocore's 126 certificates, on
+    the first request after a cold start and again after every idle connection the server
+    closed. With the certificates already in the context, the path is left out for the
+    connections made with that context (a proxy's have their own); verification is unchanged:
+    the same certificates, the same CERT_REQUIRED. Plain-HTTP endpoints never need it. This
+    reaches into botocore's HTTP session (private, but the zip pins botocore, and
+    tests/test_aws_tls.py fails if it moves)."""
+    http: Any = getattr(getattr(made, "_endpoint", None), "http_session", None)
+    verify = getattr(http, "_verify", None)
+    pool_kw = getattr(getattr(http, "_manager", None), "connection_pool_kw", None)
+    if not verify or not pool_kw or "ssl_context" not in pool_kw:
+        return False  # verification off, or another HTTP session
+    if not str(made.meta.endpoint_url).lower().startswith("https:"):
+        return False
+    bundle = get_cert_path(verify)
+    context = _CONTEXTS.get(bundle)
+    if context is None:
+        # botocore's own context for this client (its options, CERT_REQUIRED), made shareable.
+        context = _CONTEXTS[bundle] = pool_kw["ssl_context"]
+        context.load_verify_locations(bundle)
+    pool_kw["ssl_context"] = context
+    setup = http._setup_ssl_cert
+
+    def setup_ssl_cert(pool: Any, url: str, verify: Any) -> None:
+        setup(pool, url, verify)
+        if pool.ca_certs == bundle and pool.conn_kw.get("ssl_context") is context:
+            pool.ca_certs = None
+
+    http._setup_ssl_cert = setup_ssl_cert
+    return True
 
 
 def drop_connections() -> int:
@@ -91,3 +133,4 @@ def reset() -> None:
     with _LOCK:
         _CLIENTS.clear()
         _SESSION.clear()
+        _CONTEXTS.clear()

@@ -1,0 +1,194 @@
+"""The AWS clients over real TLS on loopback: the CA bundle is parsed once per client, when it is
+built (clients.load_certificates_once), not at every new connection, and certificates are
+still verified: a server the bundle does not vouch for is refused."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import ipaddress
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore  # type: ignore[import-untyped]
+import pytest
+from botocore.exceptions import SSLError  # type: ignore[import-untyped]
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from thumbor_urls.aws import clients
+
+BOTOCORE_BUNDLE = Path(botocore.__file__).parent / "cacert.pem"
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, signed by its own key: (certificate, key) files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """HeadObject's answer, and the connection closed after it: every call opens a new one."""
+
+    def do_HEAD(self) -> None:
+        self.server.connections += 1  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.send_header("Last-Modified", "Mon, 07 Dec 2026 10:00:00 GMT")
+        self.send_header("ETag", '"abc"')
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, Any]]:
+    """An HTTPS server on loopback: (its URL, its certificate, the server)."""
+    cert_file, key_file = self_signed(tmp_path)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.connections = 0  # type: ignore[attr-defined]
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert_file, server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def s3_client(monkeypatch: pytest.MonkeyPatch, url: str, bundle: Path) -> Any:
+    for name, value in {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_CA_BUNDLE": str(bundle),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    clients.reset()
+    return clients.client("s3", 2.0)
+
+
+def count_loads(made: Any) -> list[Any]:
+    """What the client's TLS context is asked to load from now on."""
+    context = made._endpoint.http_session._manager.connection_pool_kw["ssl_context"]
+    loaded: list[Any] = []
+    load = context.load_verify_locations
+
+    def counting(*args: Any, **kwargs: Any) -> None:
+        loaded.append(args)
+        load(*args, **kwargs)
+
+    context.load_verify_locations = counting
+    return loaded
+
+
+def test_the_bundle_is_parsed_once_not_at_every_connection(
+    tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert_file, server = tls_server
+    # botocore's own certificates and the server's: a bundle of the usual size.
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + cert_file.read_bytes())
+    s3 = s3_client(monkeypatch, url, bundle)
+    loaded = count_loads(s3)
+    try:
+        for _ in range(3):
+            assert s3.head_object(Bucket="b", Key="k")["ContentLength"] == 5
+    finally:
+        clients.reset()
+    assert server.connections == 3  # three connections, each verified against the bundle
+    assert loaded == []  # which was loaded when the client was built
+
+
+def test_without_it_urllib3_parses_the_bundle_at_every_connection(
+    tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control: botocore as it comes, the cost load_certificates_once takes away."""
+    url, cert_file, server = tls_server
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + cert_file.read_bytes())
+    monkeypatch.setattr(clients, "load_certificates_once", lambda made: False)
+    s3 = s3_client(monkeypatch, url, bundle)
+    loaded = count_loads(s3)
+    try:
+        for _ in range(3):
+            s3.head_object(Bucket="b", Key="k")
+    finally:
+        clients.reset()
+    assert server.connections == 3
+    assert len(loaded) == 3
+
+
+def test_a_server_the_bundle_does_not_vouch_for_is_refused(
+    tls_server: tuple[str, Path, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _, server = tls_server
+    s3 = s3_client(monkeypatch, url, BOTOCORE_BUNDLE)
+    try:
+        with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            s3.head_object(Bucket="b", Key="k")
+        # Again, on a new connection: the certificates stay required.
+        with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            s3.head_object(Bucket="b", Key="k")
+    finally:
+        clients.reset()
+    assert server.connections == 0
+
+
+def test_every_client_shares_one_context_and_plain_http_needs_none(
+    tls_server: tuple[str, Path, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _, _ = tls_server
+    s3 = s3_client(monkeypatch, url, BOTOCORE_BUNDLE)
+    try:
+        secrets = clients.client("secretsmanager", 2.0)
+        contexts = [
+            made._endpoint.http_session._manager.connection_pool_kw["ssl_context"]
+            for made in (s3, secrets)
+        ]
+        assert contexts[0] is contexts[1]  # one parse of the bundle for both
+        # moto's endpoint in the tests and the benches: no TLS, nothing loaded.
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        clients.reset()
+        plain = clients.client("s3", 2.0)
+        assert clients.load_certificates_once(plain) is False
+    finally:
+        clients.reset()
