@@ -44,13 +44,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import botocore  # type: ignore[import-untyped]
 from PIL import Image
 
-from tests.aws_fixtures import MotoAws, running_moto
+from tests.aws_fixtures import MotoAws, running_moto, tls_front
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = "/unsafe/fit-in/300x300/{key}"
@@ -154,9 +155,11 @@ def bundle_sih(folder: Path, into: Path) -> Path:
     return bundle
 
 
-def sih_command(aws: MotoAws, source: str, key: str, sih: Path, bundle: Path) -> Command:
+def sih_command(
+    aws: MotoAws, source: str, key: str, sih: Path, bundle: Path, tls: dict[str, str]
+) -> Command:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(aws.env())
+    env.update(aws.env(), **tls)
     env.update(
         SOURCE_BUCKETS=source,
         ENABLE_SIGNATURE="No",
@@ -209,11 +212,18 @@ def zipped_botocore(folder: Path) -> Path:
 
 
 def our_command(
-    aws: MotoAws, source: str, key: str, mode: str, hooks: Path, base: Path | None, site: Path
+    aws: MotoAws,
+    source: str,
+    key: str,
+    mode: str,
+    hooks: Path,
+    base: Path | None,
+    site: Path,
+    tls: dict[str, str],
 ) -> Command:
     repo = base if mode == "base" and base is not None else REPO
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(aws.env())
+    env.update(aws.env(), **tls)
     # init and snap as deployed: with the zip's trimmed botocore; lazy and base with this
     # environment's.
     path = [str(repo), *([str(site)] if mode in ("init", "snap") else [])]
@@ -246,6 +256,7 @@ def measure(
     modes: list[str],
     sih: Path | None = None,
     base: Path | None = None,
+    tls: bool = False,
 ) -> Runs:
     """Every mode on every photo, `runs` rounds each, the modes alternated round by round: run i
     of every mode is from round i (bench/sih.py pairs them). `sih` and `base` put their modes
@@ -255,7 +266,25 @@ def measure(
         compileall.compile_dir(repo / "thumbor_urls", quiet=1)
         compileall.compile_file(repo / "handler.py", quiet=1)
     found: Runs = {}
-    with tempfile.TemporaryDirectory() as logs, running_moto(Path(logs)) as aws:
+    with ExitStack() as stack:
+        logs = stack.enter_context(tempfile.TemporaryDirectory())
+        aws = stack.enter_context(running_moto(Path(logs)))
+        # With `tls`, every handler reaches moto over TLS, trusting its certificate: ours
+        # through AWS_CA_BUNDLE (botocore's own certificates and it), Node through
+        # NODE_EXTRA_CA_CERTS.
+        secure: dict[str, str] = {}
+        if tls:
+            url, certificate = stack.enter_context(tls_front(aws, Path(logs)))
+            bundle_file = Path(logs) / "bundle.pem"
+            bundle_file.write_bytes(
+                (Path(botocore.__file__).parent / "cacert.pem").read_bytes()
+                + certificate.read_bytes()
+            )
+            secure = {
+                "AWS_ENDPOINT_URL": url,
+                "AWS_CA_BUNDLE": str(bundle_file),
+                "NODE_EXTRA_CA_CERTS": str(certificate),
+            }
         hooks = Path(logs) / "hooks"
         hooks.mkdir()
         (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
@@ -270,8 +299,8 @@ def measure(
         def run(mode: str, key: str) -> dict[str, float]:
             if mode == "sih":
                 assert sih is not None and bundle is not None
-                return timed(sih_command(aws, source, key, sih, bundle), f"sih {key}")
-            command = our_command(aws, source, key, mode, hooks, base, site)
+                return timed(sih_command(aws, source, key, sih, bundle, secure), f"sih {key}")
+            command = our_command(aws, source, key, mode, hooks, base, site, secure)
             return timed(command, f"{mode} {key}")
 
         for name in images:
@@ -292,8 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default="lazy,init,snap")
     parser.add_argument("--base", type=Path, help="another checkout, timed as mode `base`")
     parser.add_argument("--sih", type=Path, help="AWS's handler installed there, mode `sih`")
+    parser.add_argument("--tls", action="store_true", help="S3 and Secrets Manager over TLS")
     args = parser.parse_args(argv)
-    found = measure(args.runs, args.images.split(","), args.modes.split(","), args.sih, args.base)
+    chosen = args.modes.split(",")
+    found = measure(args.runs, args.images.split(","), chosen, args.sih, args.base, args.tls)
     for name, modes in found.items():
         for mode, runs in modes.items():
             report(name, mode, runs)

@@ -4,10 +4,14 @@ and a small proxy in front of it that injects S3 faults (error answers, delays) 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import http.client
 import http.server
+import ipaddress
 import os
+import socket
 import socketserver
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,6 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.helpers import free_port
 
@@ -75,6 +84,8 @@ def _handler_class(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler
         def _any(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                body = self._chunked_body()
             fault = proxy.match(self.command, self.path)
             if fault is not None and fault.delay:
                 time.sleep(fault.delay)
@@ -106,6 +117,23 @@ def _handler_class(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler
             finally:
                 upstream.close()
 
+        def _chunked_body(self) -> bytes:
+            """A chunked body as sent, framing and trailers included, to pass on as it is
+            (botocore sends uploads so over TLS, with the checksum in a trailer)."""
+            parts = []
+            while True:
+                line = self.rfile.readline()
+                parts.append(line)
+                size = int(line.split(b";")[0], 16)
+                if size == 0:
+                    break
+                parts.append(self.rfile.read(size + 2))  # the chunk and its CRLF
+            while True:  # the trailers, up to the empty line
+                line = self.rfile.readline()
+                parts.append(line)
+                if line in (b"\r\n", b"\n", b""):
+                    return b"".join(parts)
+
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _any
 
     return Handler
@@ -116,6 +144,13 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up on a delayed answer (a timeout test) is expected: be quiet."""
+
+    def get_request(self) -> tuple[Any, Any]:
+        # No Nagle: an answer's headers and body go out as two writes, and over TLS the second
+        # waited for the client's delayed ACK (40 ms), which no S3 endpoint makes a client wait.
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
 
 @dataclass
@@ -193,3 +228,53 @@ def running_moto(logs: Path) -> Iterator[MotoAws]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, signed by its own key: (certificate, key) files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@contextlib.contextmanager
+def tls_front(aws: MotoAws, folder: Path) -> Iterator[tuple[str, Path]]:
+    """moto behind the same proxy, over TLS on loopback, as AWS's endpoints are reached:
+    (its https URL, the certificate a client must trust)."""
+    cert_file, key_file = self_signed(folder)
+    server = _Server(("127.0.0.1", 0), _handler_class(aws.proxy))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert_file
+    finally:
+        server.shutdown()
+        server.server_close()

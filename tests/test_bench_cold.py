@@ -23,3 +23,11 @@ def test_one_round_of_each_of_our_modes_answers() -> None:
         assert run["firstMs"] > 0, mode
         assert run["wallMs"] > run["firstMs"], mode
     assert found["800x600"]["snap"][0]["restoreMs"] >= 0
+
+
+def test_one_round_over_tls() -> None:
+    """`--tls`: moto behind a TLS front on loopback, the handler trusting it through
+    AWS_CA_BUNDLE; the first request reads the photo and writes its result over TLS."""
+    found = cold.measure(1, ["800x600"], ["init"], tls=True)
+    (run,) = found["800x600"]["init"]
+    assert run["firstMs"] > 0
