@@ -24,6 +24,11 @@ the machine's load falls on both alike:
   before-snapshot hooks, then times the after-restore hooks (`restore`) and the first request.
   What Lambda adds, bringing the snapshot's memory back, is not in it (docs/aws.md, SnapStart).
 
+With `--tls`, every handler reaches moto through a TLS front on loopback (a certificate made
+for the run, trusted through AWS_CA_BUNDLE with botocore's own certificates, and through
+NODE_EXTRA_CA_CERTS by Node), as AWS's endpoints are reached: the CA bundle's parse and the
+handshakes count; without it, plain HTTP.
+
 As on a deployed stack, the service reads an origin secret from Secrets Manager (moto's) and the
 event carries it, as CloudFront sends it. Each run gets an empty result bucket of its own, so
 every first request reads the original and renders it, as a new deployment's first request does.
