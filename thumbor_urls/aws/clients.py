@@ -3,10 +3,10 @@
 A client is expensive to build: ~45 ms for S3 here with botocore as pip installs it (parsing the
 service model and its endpoint rules, once botocore no longer lists every service it ships:
 _NamedServicesLoader), 20-30 ms with the Lambda zip's, whose data holds only CALLS
-(scripts/trim_botocore.py). One session
-for all of them shares its loader's caches, so the second client (Secrets Manager next to S3, as
-a deployed stack has for its origin secret) costs about half as much; and botocore alone skips
-importing boto3, whose resources we never use.
+(scripts/trim_botocore.py). One session for all of them shares its loader's caches, so the
+second client (Secrets Manager next to S3, as a deployed stack has for its origin secret) costs
+about half as much, and one TLS context holds the CA bundle for all of them
+(load_certificates_once); botocore alone skips importing boto3, whose resources we never use.
 
 Endpoints come from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` variables, which
 botocore reads itself; nothing here sets `endpoint_url`, so any S3-compatible endpoint works.
