@@ -14,11 +14,19 @@ Every other service, and the examples, paginators and waiters of the kept ones, 
 loads them only when asked (a paginator, a waiter, a client for another service), which nothing
 in the package does. The rules that pick an endpoint (endpoint-rule-set-1) stay whole.
 
+Next to botocore's CA bundle (cacert.pem) it also writes the same certificates as OpenSSL's
+hashed directory (`cacert.pem.hashed/<subject hash>.<n>`, made by `openssl rehash`), which
+thumbor_urls/aws/clients.py gives the TLS context instead of the bundle: OpenSSL then reads only
+the certificates a handshake asks for, where the bundle costs 16-26 ms of parsing at every cold
+start. Without an `openssl` command on the packaging machine the folder is left out (one line
+on stderr says so) and the bundle is used as before.
+
 The same function trims a folder (the cold-start benchmark's copy of botocore) or a zip (after
 `sls package`, from scripts/lambda-zip.js, before the bytecode is added).
 
 Usage: python scripts/trim_botocore.py .serverless/thumbor-urls.zip
        python scripts/trim_botocore.py path/to/a/copy/of/botocore/data
+       python scripts/trim_botocore.py path/to/a/bundle.pem   (writes bundle.pem.hashed/)
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -40,6 +50,10 @@ sys.path.insert(0, str(ROOT))
 from thumbor_urls.aws.calls import CALLS  # noqa: E402
 
 DATA = "botocore/data/"
+BUNDLE = "botocore/cacert.pem"
+HASHED = ".hashed"  # the folder next to a bundle that holds it hashed (clients.py reads it)
+_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\s*", re.S)
+_HASH_NAME = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
 # The files a service's folder keeps: its model and the rules that give its endpoints.
 KEPT = (
     "service-2.json",
@@ -131,6 +145,36 @@ def trimmed_data(read: Callable[[str], bytes], names: Iterable[str]) -> dict[str
     return changes
 
 
+def hashed_certificates(pem: bytes) -> dict[str, bytes] | None:
+    """The certificates of PEM bundle `pem` as OpenSSL's hashed directory would hold them:
+    {"<subject hash>.<n>": certificate}; None without a working `openssl rehash`."""
+    with tempfile.TemporaryDirectory() as folder:
+        for index, certificate in enumerate(_CERTIFICATE.findall(pem)):
+            Path(folder, f"{index}.pem").write_bytes(certificate)
+        try:
+            subprocess.run(["openssl", "rehash", folder], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return {
+            link.name: link.read_bytes()
+            for link in sorted(Path(folder).iterdir())
+            if _HASH_NAME.match(link.name) and link.is_symlink()
+        }
+
+
+def write_hashed(bundle: Path) -> bool:
+    """`<bundle>.hashed/`, OpenSSL's hashed directory of `bundle`; whether it was made."""
+    hashed = hashed_certificates(bundle.read_bytes())
+    if not hashed:
+        return False
+    folder = bundle.with_name(bundle.name + HASHED)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for name, certificate in hashed.items():
+        (folder / name).write_bytes(certificate)
+    return True
+
+
 def trim_folder(botocore_data: Path) -> None:
     """Trim a botocore/data folder in place."""
     names = [
@@ -147,6 +191,9 @@ def trim_folder(botocore_data: Path) -> None:
     for folder in sorted(botocore_data.rglob("*"), reverse=True):  # the deepest first
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
+    bundle = botocore_data.parent / "cacert.pem"
+    if bundle.exists() and not write_hashed(bundle):
+        print("no `openssl rehash`: botocore's CA bundle stays unhashed", file=sys.stderr)
 
 
 def trim_zip(archive: Path) -> int | None:
@@ -158,6 +205,9 @@ def trim_zip(archive: Path) -> int | None:
         if not names:
             return None
         changes = trimmed_data(lambda n: zipped.read(DATA + n), names)
+        hashed = hashed_certificates(zipped.read(BUNDLE)) if BUNDLE in entries else None
+        if hashed is None:
+            print("no `openssl rehash`: botocore's CA bundle stays unhashed", file=sys.stderr)
         handle, temporary = tempfile.mkstemp(dir=archive.parent, suffix=".zip")
         os.close(handle)
         try:
@@ -165,6 +215,8 @@ def trim_zip(archive: Path) -> int | None:
                 for name, entry in entries.items():
                     if name.startswith(DATA) and name[len(DATA) :] in changes:
                         continue
+                    if hashed is not None and name.startswith(BUNDLE + HASHED + "/"):
+                        continue  # written again below
                     out.writestr(entry, zipped.read(entry), compresslevel=9)
                 template = entries[DATA + "endpoints.json"]
                 for name, data in changes.items():
@@ -173,6 +225,11 @@ def trim_zip(archive: Path) -> int | None:
                         info.external_attr = template.external_attr
                         info.create_system = template.create_system
                         out.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel=9)
+                for name, certificate in (hashed or {}).items():
+                    info = zipfile.ZipInfo(f"{BUNDLE}{HASHED}/{name}", template.date_time)
+                    info.external_attr = template.external_attr
+                    info.create_system = template.create_system
+                    out.writestr(info, certificate, zipfile.ZIP_DEFLATED, compresslevel=9)
             shutil.copymode(archive, temporary)
             os.replace(temporary, archive)
         finally:
@@ -189,6 +246,8 @@ def main(argv: list[str]) -> int:
     if target.is_dir():
         trim_folder(target)
         return 0
+    if target.suffix == ".pem":
+        return 0 if write_hashed(target) else 1
     dropped = trim_zip(target)
     if dropped is not None:  # silent otherwise: the plugin logs what is printed
         print(f"botocore trimmed to {', '.join(sorted(CALLS))}: {dropped} data files dropped")

@@ -5,7 +5,9 @@ still verified: a server the bundle does not vouch for is refused."""
 from __future__ import annotations
 
 import http.server
+import shutil
 import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,10 @@ from botocore.exceptions import SSLError  # type: ignore[import-untyped]
 
 from tests.aws_fixtures import self_signed
 from thumbor_urls.aws import clients
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+
+import trim_botocore
 
 BOTOCORE_BUNDLE = Path(botocore.__file__).parent / "cacert.pem"
 
@@ -155,3 +161,46 @@ def test_every_client_shares_one_context_and_plain_http_needs_none(
         assert clients.load_certificates_once(plain) is False
     finally:
         clients.reset()
+
+
+needs_openssl = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="no openssl command to hash a directory with"
+)
+
+
+@needs_openssl
+def test_a_hashed_directory_beside_the_bundle_is_read_lazily_instead(
+    tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, cert_file, server = tls_server
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + cert_file.read_bytes())
+    assert trim_botocore.write_hashed(bundle)  # bundle.pem.hashed/, as the zip has botocore's
+    s3 = s3_client(monkeypatch, url, bundle)
+    context = s3._endpoint.http_session._manager.connection_pool_kw["ssl_context"]
+    try:
+        assert context.cert_store_stats()["x509_ca"] == 0  # nothing parsed up front
+        loaded = count_loads(s3)
+        for _ in range(2):
+            assert s3.head_object(Bucket="b", Key="k")["ContentLength"] == 5
+        assert context.cert_store_stats()["x509_ca"] == 1  # the one the handshakes needed
+    finally:
+        clients.reset()
+    assert (server.connections, loaded) == (2, [])
+
+
+@needs_openssl
+def test_a_hashed_directory_without_the_servers_root_refuses_it(
+    tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _, server = tls_server
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes())
+    assert trim_botocore.write_hashed(bundle)
+    s3 = s3_client(monkeypatch, url, bundle)
+    try:
+        with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            s3.head_object(Bucket="b", Key="k")
+    finally:
+        clients.reset()
+    assert server.connections == 0

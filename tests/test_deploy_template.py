@@ -412,6 +412,11 @@ def test_the_zips_botocore_has_our_calls_only_and_makes_them(
         zipped.extractall(site, [n for n in names if n.startswith(PURE_PYTHON)])
     services = {name.split("/")[0] for name in data if "/" in name}
     assert services == set(CALLS)
+    if shutil.which("openssl"):  # botocore's CA bundle, hashed for OpenSSL, beside it
+        hashed = [n for n in names if n.startswith("botocore/cacert.pem.hashed/")]
+        with zipfile.ZipFile(default.folder / "thumbor-urls.zip") as zipped:
+            certificates = zipped.read("botocore/cacert.pem").count(b"BEGIN CERTIFICATE")
+        assert len(hashed) == certificates > 100
     assert len(data) < 20, data
     with (site / "botocore/data/s3/2006-03-01/service-2.json").open() as model:
         assert set(json.load(model)["operations"]) == set(CALLS["s3"])

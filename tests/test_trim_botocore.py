@@ -163,3 +163,25 @@ def test_a_zip_without_botocore_is_left_alone_silently(tmp_path: Path) -> None:
     assert archive.read_bytes() == before
     usage = subprocess.run([sys.executable, str(script)], capture_output=True, check=False)
     assert usage.returncode == 2
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command")
+def test_the_bundle_hashed_as_openssl_names_its_certificates(tmp_path: Path) -> None:
+    pem = (Path(botocore.__file__).parent / "cacert.pem").read_bytes()
+    first_two = b"".join(trim_botocore._CERTIFICATE.findall(pem)[:2])
+    hashed = trim_botocore.hashed_certificates(first_two)
+    assert hashed is not None and len(hashed) == 2
+    for name, certificate in hashed.items():
+        (tmp_path / "one.pem").write_bytes(certificate)
+        done = subprocess.run(
+            ["openssl", "x509", "-subject_hash", "-noout", "-in", str(tmp_path / "one.pem")],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert name.split(".")[0] == done.stdout.strip()
+    every = trim_botocore.hashed_certificates(pem)
+    assert every is not None and len(every) == pem.count(b"BEGIN CERTIFICATE")
+
+
+def test_without_openssl_there_is_no_hashed_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert trim_botocore.hashed_certificates(b"") is None

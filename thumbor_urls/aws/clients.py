@@ -83,13 +83,15 @@ def load_certificates_once(made: Any) -> bool:
     it does.
 
     botocore hands urllib3 the bundle's path for each connection it opens, and urllib3 parses the
-    whole file into the context every time: 24-26 ms here for botocore's 126 certificates, on
+    whole file into the context every time: 16-26 ms here for botocore's 126 certificates, on
     the first request after a cold start and again after every idle connection the server
     closed. With the certificates already in the context, the path is left out for the
     connections made with that context (a proxy's have their own); verification is unchanged:
-    the same certificates, the same CERT_REQUIRED. Plain-HTTP endpoints never need it. This
-    reaches into botocore's HTTP session (private, but the zip pins botocore, and
-    tests/test_aws_tls.py fails if it moves)."""
+    the same certificates, the same CERT_REQUIRED. Where the bundle has OpenSSL's hashed
+    directory beside it (`<bundle>.hashed`, as the Lambda zip has), the context is given that
+    instead, and OpenSSL reads a certificate only when a handshake asks for it: no parse up
+    front. Plain-HTTP endpoints never need any of it. This reaches into botocore's HTTP session
+    (private, but the zip pins botocore, and tests/test_aws_tls.py fails if it moves)."""
     http: Any = getattr(getattr(made, "_endpoint", None), "http_session", None)
     verify = getattr(http, "_verify", None)
     pool_kw = getattr(getattr(http, "_manager", None), "connection_pool_kw", None)
@@ -102,7 +104,13 @@ def load_certificates_once(made: Any) -> bool:
     if context is None:
         # botocore's own context for this client (its options, CERT_REQUIRED), made shareable.
         context = _CONTEXTS[bundle] = pool_kw["ssl_context"]
-        context.load_verify_locations(bundle)
+        hashed = f"{bundle}.hashed"
+        if os.path.isdir(hashed):
+            # The same certificates as OpenSSL's hashed directory (the Lambda zip has one for
+            # botocore's bundle: scripts/trim_botocore.py): read when a handshake needs one.
+            context.load_verify_locations(capath=hashed)
+        else:
+            context.load_verify_locations(bundle)
     pool_kw["ssl_context"] = context
     setup = http._setup_ssl_cert
 
