@@ -4,14 +4,11 @@ and a small proxy in front of it that injects S3 faults (error answers, delays) 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import http.client
 import http.server
-import ipaddress
 import os
 import socket
 import socketserver
-import ssl
 import subprocess
 import sys
 import threading
@@ -23,12 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from tests.helpers import free_port
+from tests.http_origins import tls_files
 
 REGION = "us-east-1"
 
@@ -230,51 +223,24 @@ def running_moto(logs: Path) -> Iterator[MotoAws]:
             process.wait()
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1, signed by its own key: (certificate, key) files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "server.pem", folder / "server.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+@contextlib.contextmanager
+def serving_tls(server: http.server.HTTPServer, folder: Path) -> Iterator[tuple[str, Path]]:
+    """`server` over TLS on loopback, served from a thread: (its https URL, the CA file a client
+    must trust), its certificate from tests/http_origins.py's test CA."""
+    with tls_files(folder, "127.0.0.1") as (ca_file, context):
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"https://127.0.0.1:{server.server_address[1]}", ca_file
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 @contextlib.contextmanager
 def tls_front(aws: MotoAws, folder: Path) -> Iterator[tuple[str, Path]]:
     """moto behind the same proxy, over TLS on loopback, as AWS's endpoints are reached:
-    (its https URL, the certificate a client must trust)."""
-    cert_file, key_file = self_signed(folder)
-    server = _Server(("127.0.0.1", 0), _handler_class(aws.proxy))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", cert_file
-    finally:
-        server.shutdown()
-        server.server_close()
+    (its https URL, the CA file a client must trust)."""
+    with serving_tls(_Server(("127.0.0.1", 0), _handler_class(aws.proxy)), folder) as found:
+        yield found

@@ -272,12 +272,17 @@ class NetworkGuard:
 def tls_files(directory: Path, host: str) -> Iterator[tuple[Path, ssl.SSLContext]]:
     """A CA (its PEM file) and a server context with a certificate for `host` signed by it."""
     import datetime
+    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
+    try:  # an address (127.0.0.1) is named as one, anything else as a DNS name
+        subject: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        subject = x509.DNSName(host)
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "thumbor-urls test CA")])
@@ -312,7 +317,7 @@ def tls_files(directory: Path, host: str) -> Iterator[tuple[Path, ssl.SSLContext
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([subject]), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
-import ssl
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import botocore  # type: ignore[import-untyped]
 import pytest
 from botocore.exceptions import SSLError  # type: ignore[import-untyped]
 
-from tests.aws_fixtures import self_signed
+from tests.aws_fixtures import serving_tls
 from thumbor_urls.aws import clients
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -46,20 +44,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, Any]]:
-    """An HTTPS server on loopback: (its URL, its certificate, the server)."""
-    cert_file, key_file = self_signed(tmp_path)
+    """An HTTPS server on loopback: (its URL, the CA file that vouches for it, the server)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.connections = 0  # type: ignore[attr-defined]
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", cert_file, server
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_tls(server, tmp_path) as (url, ca_file):
+        yield url, ca_file, server
+
+
+def trusting(folder: Path, ca_file: Path) -> Path:
+    """botocore's own certificates and the test CA: a bundle of the usual size."""
+    bundle = folder / "bundle.pem"
+    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + ca_file.read_bytes())
+    return bundle
 
 
 def s3_client(monkeypatch: pytest.MonkeyPatch, url: str, bundle: Path) -> Any:
@@ -92,10 +88,8 @@ def count_loads(made: Any) -> list[Any]:
 def test_the_bundle_is_parsed_once_not_at_every_connection(
     tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, cert_file, server = tls_server
-    # botocore's own certificates and the server's: a bundle of the usual size.
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + cert_file.read_bytes())
+    url, ca_file, server = tls_server
+    bundle = trusting(tmp_path, ca_file)
     s3 = s3_client(monkeypatch, url, bundle)
     loaded = count_loads(s3)
     try:
@@ -111,9 +105,8 @@ def test_without_it_urllib3_parses_the_bundle_at_every_connection(
     tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The control: botocore as it comes, the cost load_certificates_once takes away."""
-    url, cert_file, server = tls_server
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + cert_file.read_bytes())
+    url, ca_file, server = tls_server
+    bundle = trusting(tmp_path, ca_file)
     monkeypatch.setattr(clients, "load_certificates_once", lambda made: False)
     s3 = s3_client(monkeypatch, url, bundle)
     loaded = count_loads(s3)
@@ -172,9 +165,8 @@ needs_openssl = pytest.mark.skipif(
 def test_a_hashed_directory_beside_the_bundle_is_read_lazily_instead(
     tls_server: tuple[str, Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, cert_file, server = tls_server
-    bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(BOTOCORE_BUNDLE.read_bytes() + cert_file.read_bytes())
+    url, ca_file, server = tls_server
+    bundle = trusting(tmp_path, ca_file)
     assert trim_botocore.write_hashed(bundle)  # bundle.pem.hashed/, as the zip has botocore's
     s3 = s3_client(monkeypatch, url, bundle)
     context = s3._endpoint.http_session._manager.connection_pool_kw["ssl_context"]
