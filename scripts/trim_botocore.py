@@ -54,6 +54,7 @@ BUNDLE = "botocore/cacert.pem"
 HASHED = ".hashed"  # the folder next to a bundle that holds it hashed (clients.py reads it)
 _CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\s*", re.S)
 _HASH_NAME = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
+_UNHASHED = "no `openssl rehash`: botocore's CA bundle stays unhashed"
 # The files a service's folder keeps: its model and the rules that give its endpoints.
 KEPT = (
     "service-2.json",
@@ -193,7 +194,7 @@ def trim_folder(botocore_data: Path) -> None:
             folder.rmdir()
     bundle = botocore_data.parent / "cacert.pem"
     if bundle.exists() and not write_hashed(bundle):
-        print("no `openssl rehash`: botocore's CA bundle stays unhashed", file=sys.stderr)
+        print(_UNHASHED, file=sys.stderr)
 
 
 def trim_zip(archive: Path) -> int | None:
@@ -207,7 +208,10 @@ def trim_zip(archive: Path) -> int | None:
         changes = trimmed_data(lambda n: zipped.read(DATA + n), names)
         hashed = hashed_certificates(zipped.read(BUNDLE)) if BUNDLE in entries else None
         if hashed is None:
-            print("no `openssl rehash`: botocore's CA bundle stays unhashed", file=sys.stderr)
+            print(_UNHASHED, file=sys.stderr)
+        # New entries: written now, dated and permissioned as the zip's own data files.
+        added = {DATA + name: data for name, data in changes.items() if data is not None}
+        added.update({f"{BUNDLE}{HASHED}/{name}": pem for name, pem in (hashed or {}).items()})
         handle, temporary = tempfile.mkstemp(dir=archive.parent, suffix=".zip")
         os.close(handle)
         try:
@@ -219,17 +223,11 @@ def trim_zip(archive: Path) -> int | None:
                         continue  # written again below
                     out.writestr(entry, zipped.read(entry), compresslevel=9)
                 template = entries[DATA + "endpoints.json"]
-                for name, data in changes.items():
-                    if data is not None:
-                        info = zipfile.ZipInfo(DATA + name, date_time=template.date_time)
-                        info.external_attr = template.external_attr
-                        info.create_system = template.create_system
-                        out.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel=9)
-                for name, certificate in (hashed or {}).items():
-                    info = zipfile.ZipInfo(f"{BUNDLE}{HASHED}/{name}", template.date_time)
+                for name, data in added.items():
+                    info = zipfile.ZipInfo(name, date_time=template.date_time)
                     info.external_attr = template.external_attr
                     info.create_system = template.create_system
-                    out.writestr(info, certificate, zipfile.ZIP_DEFLATED, compresslevel=9)
+                    out.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel=9)
             shutil.copymode(archive, temporary)
             os.replace(temporary, archive)
         finally:

@@ -3,9 +3,14 @@ botocore as the Lambda zip has it (trimmed by scripts/trim_botocore.py)."""
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench import cold
+from tests import aws_fixtures
 from thumbor_urls.aws.calls import CALLS
 
 
@@ -25,9 +30,19 @@ def test_one_round_of_each_of_our_modes_answers() -> None:
     assert found["800x600"]["snap"][0]["restoreMs"] >= 0
 
 
-def test_one_round_over_tls() -> None:
+def test_one_round_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     """`--tls`: moto behind a TLS front on loopback, the handler trusting it through
-    AWS_CA_BUNDLE; the first request reads the photo and writes its result over TLS."""
+    AWS_CA_BUNDLE; its init and first request (the secret, the photo, the result) over TLS."""
+    secure: list[bool] = []  # for each connection the proxies accept: over TLS?
+    get_request = aws_fixtures._Server.get_request
+
+    def recording(server: Any) -> tuple[Any, Any]:
+        found = get_request(server)
+        secure.append(isinstance(server.socket, ssl.SSLSocket))
+        return found
+
+    monkeypatch.setattr(aws_fixtures._Server, "get_request", recording)
     found = cold.measure(1, ["800x600"], ["init"], tls=True)
     (run,) = found["800x600"]["init"]
     assert run["firstMs"] > 0
+    assert secure and all(secure), secure
