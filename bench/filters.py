@@ -5,7 +5,8 @@ default the 12-megapixel photo of the test corpus) to RGB once, then runs every 
 `ImageFilter.GaussianBlur(2)` round by round, interleaved, and prints each candidate's median
 time and the median of its per-round ratios to the GaussianBlur of the same round (so that a
 shared, noisy machine slows both sides of a ratio alike). `--pillow` adds sharpen's Pillow band
-maths (the path taken without numpy), which takes seconds a run.
+maths (the path taken without numpy), which takes seconds a run, and blur's fixed-point engine
+(the path taken without OpenCV).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from PIL import Image, ImageFilter
 from thumbor_urls.allocator import keep_freed_memory
 from thumbor_urls.filters import FilterContext
 from thumbor_urls.filters import sharpen as sharpen_module
-from thumbor_urls.filters.bands import merge_bands, split_alpha
-from thumbor_urls.filters.blur import blur
+from thumbor_urls.filters.bands import merge_bands, normalise, split_alpha
+from thumbor_urls.filters.blur import blur, gaussian_taps
+from thumbor_urls.filters.correlation import correlate_separable
 
 PHOTO = Path(__file__).resolve().parent.parent / "tests/corpus/photo_sunset_4272x2848.jpg"
 
@@ -56,6 +58,10 @@ def candidates(with_pillow: bool) -> dict[str, Candidate]:
         "sharpen(2,1,true)": _sharpen(True),
     }
     if with_pillow:
+        # blur's fixed-point engine, the path taken without OpenCV (the Lambda zip).
+        found["blur(6,2) fixed point"] = lambda image: correlate_separable(
+            normalise(image), gaussian_taps(6, 2.0)
+        )
         found["sharpen(2,1,false) Pillow"] = _sharpen_pillow(False)
         found["sharpen(2,1,true) Pillow"] = _sharpen_pillow(True)
     return found

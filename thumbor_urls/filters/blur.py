@@ -4,19 +4,23 @@ The kernel has 2 x radius + 1 taps, radius at most 150 (Thumbor's MAX_RADIUS; a 
 is accepted and still sets the default sigma); sigma defaults to the radius. As in Thumbor
 (thumbor/filters/blur.py, then _convolution.c), the taps are normalised to add up to 1 and the
 kernel runs as a row pass then a column pass, each truncated to bytes with the edges clamped;
-here both passes are the fixed-point engine of correlation.py, which gives Thumbor's bytes except
-for the rare sums that land within a hair of an integer.
+here both passes are OpenCV's row filter where it is installed (blur_opencv.py: Thumbor's very
+bytes), and elsewhere the fixed-point engine of correlation.py, which gives Thumbor's bytes
+except for the rare sums that land within a hair of an integer.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 
 from PIL import Image
 
 from ..budget import Cost, Frame
 from .bands import normalise
 from .correlation import correlate_separable, strip_cost
+from .optional import installed
 from .params import DecimalNumber, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, register
 
@@ -41,8 +45,34 @@ def gaussian_taps(radius: int, sigma: float) -> list[float]:
     return [tap / total for tap in taps] if total != 0.0 else taps
 
 
+@functools.cache
+def has_opencv() -> bool:
+    """Whether blur_opencv.py can run."""
+    return installed("cv2")
+
+
+# blur_opencv.py: cv2 and numpy, which the first blur() on that path loads when nothing has
+# yet (measured: numpy +15 MiB resident and 0.1-0.2 s, then cv2 +16 MiB and 30 ms), then three
+# 8-bit copies of the image (its array, both transposes; measured 2 B a band-pixel at the
+# peak) and one strip of float64 sums (with OpenCV's buffer for it). CPU: 5 + 0.3 ns a
+# band-pixel per tap for both passes on the 2-core development machine (3 to 301 taps),
+# doubled here.
+_OPENCV_BYTES = 40 * 1024 * 1024
+_OPENCV_IMPORT_NS = 0.3e9
+
+
 def _blur_cost(frame: Frame, ctx: CostContext, radius: int, sigma: float) -> Cost:
     taps = 2 * min(radius, MAX_BLUR_RADIUS) + 1
+    if has_opencv():
+        from .blur_opencv import STRIP_ROWS  # noqa: PLC0415 - cv2 only with the first blur()
+
+        loaded = "cv2" in sys.modules
+        strip = 2 * 8 * (STRIP_ROWS + taps) * max(frame.width, frame.height) * frame.bands
+        return Cost(
+            frame,
+            (0 if loaded else _OPENCV_BYTES) + 3 * frame.bands * frame.pixels + strip,
+            (0.0 if loaded else _OPENCV_IMPORT_NS) + (10 + 0.6 * taps) * frame.bands * frame.pixels,
+        )
     chunks = -(-taps // 3)
     return strip_cost(frame, 3 + (taps // 2), 2 * chunks, 24)
 
@@ -60,4 +90,8 @@ def blur(image: Image.Image, ctx: FilterContext, radius: int, sigma: float) -> I
     at most 150; sigma defaults to the radius."""
     taps = gaussian_taps(min(radius, MAX_BLUR_RADIUS), sigma or float(radius))
     # Separable, like Thumbor: a row pass then a column pass, each truncated to bytes.
+    if has_opencv():
+        from .blur_opencv import blur_bands  # noqa: PLC0415 - cv2 loads with the first blur()
+
+        return blur_bands(normalise(image), taps)
     return correlate_separable(normalise(image), taps)

@@ -15,7 +15,6 @@ of rows that stay in the CPU's cache: the same bytes, 10-15 times faster on a 12
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 import sys
 
@@ -25,6 +24,7 @@ from ..budget import Cost, Frame
 from ..deadline import checkpoint
 from .bands import band_math, merge_bands, split_alpha
 from .c_arithmetic import f32
+from .optional import installed
 from .params import Boolean, DecimalNumber
 from .registry import CostContext, FilterContext, register
 
@@ -192,12 +192,8 @@ _NUMPY_NS_PER_BAND = 25.0
 
 @functools.cache
 def has_numpy() -> bool:
-    """Whether wavelet_numpy.py can run; found without importing numpy, so that a cost estimate
-    never pays for the import."""
-    try:
-        return importlib.util.find_spec("numpy") is not None
-    except (ImportError, ValueError):  # an import hook that refuses it, a broken install
-        return False
+    """Whether wavelet_numpy.py can run."""
+    return installed("numpy")
 
 
 # amount only scales the detail; beyond 1e6 any detail saturates, and Thumbor's float gain
