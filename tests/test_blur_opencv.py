@@ -7,6 +7,8 @@ narrower than the kernel, one band)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,9 +17,11 @@ from PIL import Image
 
 from thumbor_urls.deadline import Deadline, DeadlineExceeded, running_until
 from thumbor_urls.filters import blur as blur_module
-from thumbor_urls.filters.blur_opencv import STRIP_ROWS, blur_bands
+from thumbor_urls.filters.blur_opencv import blur_bands
 from thumbor_urls.filters.correlation import correlate_separable
 from thumbor_urls.filters.registry import FilterContext
+
+STRIP_ROWS = 40
 
 
 def _busy(size: tuple[int, int], mode: str, seed: int = 7) -> Image.Image:
@@ -59,9 +63,9 @@ def thumbor_blur(image: Image.Image, taps: Sequence[float]) -> np.ndarray:
     ],
 )
 def test_the_bytes_are_those_of_thumbors_sums(mode: str, radius: int, sigma: float) -> None:
-    image = _busy((90, STRIP_ROWS * 2 + 11), mode)  # three strips, the last one short
+    image = _busy((90, 2 * STRIP_ROWS + 11), mode)  # three strips, the last one short
     taps = blur_module.gaussian_taps(radius, sigma)
-    ours = blur_bands(image, taps)
+    ours = blur_bands(image, taps, STRIP_ROWS)
     assert (ours.mode, ours.size) == (mode, image.size)
     assert np.array_equal(np.asarray(ours), thumbor_blur(image, taps))
 
@@ -70,14 +74,15 @@ def test_the_bytes_are_those_of_thumbors_sums(mode: str, radius: int, sigma: flo
 def test_images_narrower_than_the_kernel(size: tuple[int, int]) -> None:
     image = _busy(size, "RGB")
     taps = blur_module.gaussian_taps(20, 7.0)
-    assert np.array_equal(np.asarray(blur_bands(image, taps)), thumbor_blur(image, taps))
+    ours = blur_bands(image, taps, STRIP_ROWS)
+    assert np.array_equal(np.asarray(ours), thumbor_blur(image, taps))
 
 
 def test_the_fixed_point_engine_is_at_most_one_level_off() -> None:
     image = _busy((160, 120), "RGBA")
     taps = blur_module.gaussian_taps(6, 2.0)
     fixed = np.asarray(correlate_separable(image, taps)).astype(int)
-    difference = np.abs(fixed - np.asarray(blur_bands(image, taps)))
+    difference = np.abs(fixed - np.asarray(blur_bands(image, taps, STRIP_ROWS)))
     assert difference.max() == 1  # one level on the sums that land near an integer
     assert np.count_nonzero(difference) < 0.05 * difference.size
 
@@ -89,7 +94,7 @@ def test_blur_takes_opencvs_passes_where_installed_and_the_engine_elsewhere(
     taps = blur_module.gaussian_taps(6, 2.0)
     assert blur_module.has_opencv()
     with_opencv = blur_module.blur(image, FilterContext(image.size), 6, 2.0)
-    assert with_opencv.tobytes() == blur_bands(image, taps).tobytes()
+    assert with_opencv.tobytes() == blur_bands(image, taps, STRIP_ROWS).tobytes()
     monkeypatch.setattr(blur_module, "has_opencv", lambda: False)
     without = blur_module.blur(image, FilterContext(image.size), 6, 2.0)
     assert without.tobytes() == correlate_separable(image, taps).tobytes()
@@ -97,6 +102,24 @@ def test_blur_takes_opencvs_passes_where_installed_and_the_engine_elsewhere(
 
 
 def test_a_passed_deadline_stops_it_between_strips() -> None:
-    image = _busy((50, STRIP_ROWS * 3), "L")
+    image = _busy((50, 3 * STRIP_ROWS), "L")
     with running_until(Deadline(0.0)), pytest.raises(DeadlineExceeded):
-        blur_bands(image, blur_module.gaussian_taps(3, 3.0))
+        blur_bands(image, blur_module.gaussian_taps(3, 3.0), STRIP_ROWS)
+
+
+def test_the_estimate_counts_the_import_it_does_not_make() -> None:
+    # A fresh process: the budget's estimate runs before any pixel, and must stay cheap.
+    script = (
+        "import sys\n"
+        "from thumbor_urls.budget import Frame\n"
+        "from thumbor_urls.filters import blur\n"
+        "cost = blur._blur_cost(Frame(800, 450, 3), None, 6, 2.0)\n"
+        "print('cv2' in sys.modules, cost.transient, cost.ns)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    imported, transient, ns = found.stdout.split()
+    assert imported == "False", found.stderr
+    assert int(transient) > blur_module._OPENCV_BYTES  # the import's memory, counted
+    assert float(ns) > blur_module._OPENCV_IMPORT_NS

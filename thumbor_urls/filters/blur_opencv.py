@@ -10,8 +10,8 @@ sums carry rounding errors of their own, is one level off on some pixels (tests/
 test_blur_opencv.py). It is also faster: blur(6,2) on 800x450 RGB in about 5 ms against 16-28
 (docs/performance.md). cv2 and numpy load with the first blur() that takes this path.
 
-The sums are taken STRIP_ROWS rows at a time, so the float64 rows never hold more than a
-strip of the image, and the deadline is checked between strips.
+The sums are taken a strip of rows at a time, so the float64 sums never hold more than a strip
+of the image, and the deadline is checked between strips.
 """
 
 from __future__ import annotations
@@ -25,27 +25,26 @@ from PIL import Image
 
 from ..deadline import checkpoint
 
-STRIP_ROWS = 64  # 1.2 MB of sums for an 800-pixel RGB row strip: inside the L2 cache
 
-
-def blur_bands(image: Image.Image, taps: Sequence[float]) -> Image.Image:
+def blur_bands(image: Image.Image, taps: Sequence[float], strip_rows: int) -> Image.Image:
     """`image` (L, LA, RGB or RGBA) correlated with the row of `taps`, truncated to bytes, then
-    with their column, truncated again: every band alike, alpha included."""
+    with their column, truncated again: every band alike, alpha included; `strip_rows` rows of
+    sums at a time."""
     pixels = np.array(image)  # a copy of its own: each pass writes its bytes back into it
-    _row_pass(pixels, taps)
+    _row_pass(pixels, taps, strip_rows)
     columns = _transposed(pixels)
     del pixels
-    _row_pass(columns, taps)
+    _row_pass(columns, taps, strip_rows)
     return Image.fromarray(_transposed(columns), image.mode)
 
 
-def _row_pass(pixels: Any, taps: Sequence[float]) -> None:
-    """Each row of `pixels` replaced by its sums, STRIP_ROWS rows at a time: a row's sums read
+def _row_pass(pixels: Any, taps: Sequence[float], strip_rows: int) -> None:
+    """Each row of `pixels` replaced by its sums, `strip_rows` rows at a time: a row's sums read
     that row only, so the strip can take them once they are made."""
     row = np.asarray(taps, dtype=np.float64)
     one = np.ones(1)  # the column kernel: a single tap of 1 leaves every sum as it is
-    for top in range(0, pixels.shape[0], STRIP_ROWS):
-        strip = pixels[top : top + STRIP_ROWS]
+    for top in range(0, pixels.shape[0], strip_rows):
+        strip = pixels[top : top + strip_rows]
         sums = cv2.sepFilter2D(strip, cv2.CV_64F, row, one, borderType=cv2.BORDER_REPLICATE)
         np.clip(sums, 0, 255, out=sums)
         strip[...] = sums.reshape(strip.shape)  # the cast truncates, as (int) does
