@@ -72,7 +72,7 @@ HOSTILE = (
     _hostile("/unsafe/100x100/huge.gif", 413),
     _hostile("/unsafe/fit-in/16383x16383/filters:upscale()/tiny.png", 413),
     _hostile("/unsafe/filters:blur(150)/big.jpg", 413),
-    _hostile("/unsafe/filters:" + ":".join(["blur(150)"] * 20) + "/small.png", 413),
+    _hostile("/unsafe/filters:" + ":".join(["blur(150)"] * 20) + "/medium.png", 413),
     _hostile("/unsafe/filters:frame(patch.png)/small.png", 413),
     _hostile("/unsafe/" + "a" * 296 + ".jpg", 404),
     _hostile("/unsafe/100x100/x.jpg", 415),
@@ -99,6 +99,7 @@ def make_root(folder: Path) -> None:
         "huge.gif": hostile.gif_huge_screen(),
         "tiny.png": hostile.photo((16, 16), "PNG"),
         "small.png": hostile.photo((500, 500), "PNG"),
+        "medium.png": hostile.photo((1500, 1500), "PNG"),  # 20 blur(150) over the CPU budget
         "big.jpg": hostile.photo((4000, 4000)),
         "noise.png": hostile.noise_png((1200, 900)),
         "patch.png": hostile.nine_patch(3000),
