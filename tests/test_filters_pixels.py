@@ -16,6 +16,9 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from thumbor_urls.errors import InvalidFilterArgument
 from thumbor_urls.filters import FilterContext
+from thumbor_urls.filters.blur import gaussian_taps
+from thumbor_urls.filters.c_arithmetic import c_sum
+from thumbor_urls.filters.convolution import kernel_rows
 from thumbor_urls.url import parse_path
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -413,6 +416,24 @@ def test_blur_reduces_variance_and_keeps_flat_areas() -> None:
         (199, 200),
         (200, 200),
     )
+
+
+def test_kernels_are_normalised_by_the_sum_c_makes() -> None:
+    # _convolution.c adds the cells in order, uncompensated; Python's sum() compensates since
+    # 3.12 (Lambda's runtime): 1e16 + 3 - 1e16 is 4 in C, 3 there.
+    assert c_sum([1e16, 3.0, -1e16]) == 4.0
+    assert kernel_rows([1e16, 3.0, -1e16], 3, True) == [[1e16 / 4, 3.0 / 4, -1e16 / 4]]
+    # blur.py's generate_1d_matrix, then the same division: blur(6,2)'s 13 taps add up to one
+    # bit less in C's order than compensated, which moves every normalised tap.
+    two_sigma_squared = 2 * 2.0 * 2.0
+    raw = [
+        math.e ** -((x * x) / two_sigma_squared) / math.sqrt(two_sigma_squared * math.pi)
+        for x in range(-6, 7)
+    ]
+    total = 0.0
+    for tap in raw:
+        total += tap
+    assert gaussian_taps(6, 2.0) == [tap / total for tap in raw]
 
 
 def test_blur_radius_stops_at_150_and_sigma_defaults_to_the_radius() -> None:

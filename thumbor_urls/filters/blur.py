@@ -19,6 +19,7 @@ from PIL import Image
 
 from ..budget import Cost, Frame
 from .bands import normalise
+from .c_arithmetic import c_sum
 from .correlation import correlate_separable, strip_cost
 from .optional import installed
 from .params import DecimalNumber, PositiveNonZeroNumber
@@ -41,7 +42,7 @@ def gaussian_taps(radius: int, sigma: float) -> list[float]:
         math.e ** -((x * x) / two_sigma_squared) / math.sqrt(two_sigma_squared * math.pi)
         for x in range(-radius, radius + 1)
     ]
-    total = sum(taps)
+    total = c_sum(taps)  # _convolution.c's normalize_kernel: in order, uncompensated
     return [tap / total for tap in taps] if total != 0.0 else taps
 
 

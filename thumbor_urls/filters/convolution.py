@@ -20,6 +20,7 @@ from PIL import Image
 from ..budget import Cost, Frame
 from ..errors import InvalidFilterArgument
 from .bands import normalise
+from .c_arithmetic import c_sum
 from .correlation import correlate, strip_cost
 from .params import Boolean, Param, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, FilterSpec, register
@@ -62,7 +63,7 @@ class _ConvolutionSpec(FilterSpec):
 
 def kernel_rows(cells: Sequence[float], columns: int, normalize: bool) -> list[list[float]]:
     """normalize_kernel() in _convolution.c: divide by the sum unless it is 0."""
-    total = sum(cells)
+    total = c_sum(cells)  # in order, uncompensated, as C adds them
     if normalize and total != 0.0:
         cells = [cell / total for cell in cells]
     return [list(cells[start : start + columns]) for start in range(0, len(cells), columns)]
