@@ -19,8 +19,8 @@ from typing import Any
 
 import PIL
 
-# As in the Lambda zip, which has neither: blur() and sharpen() take their Pillow-only paths
-# (filters/optional.py finds a module set to None missing).
+# As in the Lambda zip, which has neither: blur(), convolution() and sharpen() take their
+# Pillow-only paths (filters/optional.py finds a module set to None missing).
 for _left_out in ("cv2", "numpy"):
     sys.modules[_left_out] = None  # type: ignore[assignment]
 

@@ -30,7 +30,7 @@ from tests.images import SAMPLES, decode
 from tests.peers.thumbor_peer import fetch, run_thumbor
 from thumbor_urls.app import App
 from thumbor_urls.config import Settings
-from thumbor_urls.filters.blur import has_opencv
+from thumbor_urls.filters.optional import has_opencv
 from thumbor_urls.messages import Request
 
 SOURCES = {
@@ -59,9 +59,10 @@ EXACT = math.inf
 # 29.6/39.3, saturation(2) vs (2.2) 36.7/37.3, sharpen(2,1) vs sharpen(2.5,1) 34.5/40.5,
 # luminance_only on vs off 31.1/37.0.
 FLOAT = 50.0
-# blur with OpenCV installed (filters/blur_opencv.py): Thumbor's double-precision sums in its
-# order, so its very bytes; without it, the fixed-point engine, FLOAT.
-BLUR = EXACT if has_opencv() else FLOAT
+# blur, and convolution below 50 cells, with OpenCV installed (filters/correlation_opencv.py):
+# Thumbor's double-precision sums in its order, so its very bytes; without it, the fixed-point
+# engine, FLOAT.
+OPENCV = EXACT if has_opencv() else FLOAT
 
 
 @dataclass(frozen=True)
@@ -110,22 +111,24 @@ CASES = [
     # One colour: Thumbor's 0/0 turns the darkest channel black (NaN cast to a byte) and the
     # others white (see color._equalize_tables); the same here.
     *cases("equalize()", EXACT, ("flat.png",)),
-    *cases("blur(3)", BLUR),
-    *cases("blur(8,2)", BLUR),
-    *cases("blur(4,-10.5)", BLUR, PHOTOS),  # sigma > radius: a nearly flat 9-tap kernel
-    *cases("blur(200)", BLUR, PHOTOS[:1]),  # kernel radius clamped to 150, sigma stays 200
+    *cases("blur(3)", OPENCV),
+    *cases("blur(8,2)", OPENCV),
+    *cases("blur(4,-10.5)", OPENCV, PHOTOS),  # sigma > radius: a nearly flat 9-tap kernel
+    *cases("blur(200)", OPENCV, PHOTOS[:1]),  # kernel radius clamped to 150, sigma stays 200
     *cases("sharpen(2,1,true)", FLOAT),
     *cases("sharpen(1.5,0.5,false)", FLOAT),
     *cases("sharpen(4,3,True)", FLOAT, PHOTOS),
-    *cases("convolution(1;2;1;2;4;2;1;2;1,3,true)", FLOAT),
-    *cases("convolution(-1;-1;-1;-1;8;-1;-1;-1;-1,3,false)", FLOAT),
-    *cases("convolution(0;0;0;0;0;1;0;0;0,3,false)", FLOAT, PHOTOS),  # asymmetric: a shift
-    *cases("convolution(1;1;1;1;1;1;1,7)", FLOAT, PHOTOS),  # 1x7, normalize by default
+    *cases("convolution(1;2;1;2;4;2;1;2;1,3,true)", OPENCV),
+    *cases("convolution(-1;-1;-1;-1;8;-1;-1;-1;-1,3,false)", OPENCV),
+    *cases("convolution(0;0;0;0;0;1;0;0;0,3,false)", OPENCV, PHOTOS),  # asymmetric: a shift
+    *cases("convolution(1;1;1;1;1;1;1,7)", OPENCV, PHOTOS),  # 1x7, normalize by default
     *cases(
         "convolution(1;0;0;0;0;0;0;0;2;0;0;0;0;0;0;0;0;3;0;0;1;0;0;0;0;0;4;0;0;0;0;0;0;0;5,7,true)",
-        FLOAT,
+        OPENCV,
         PHOTOS,
     ),  # neither 3x3 nor 5x5 nor square: 7 columns x 5 rows, asymmetric
+    # 63 cells: past OpenCV's direct filter, so the fixed-point engine either way.
+    *cases("convolution(" + ";".join(str(1 + i % 5) for i in range(63)) + ",9)", FLOAT, PHOTOS),
     *cases(
         "curve([(0,0),(40,59),(255,255)],[(32,59),(64,80),(92,111),(128,153),(140,169),"
         "(164,201),(192,214),(224,215),(240,214),(255,212)],[(34,41),(64,51),(92,76),(128,112),"

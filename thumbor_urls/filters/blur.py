@@ -4,24 +4,22 @@ The kernel has 2 x radius + 1 taps, radius at most 150 (Thumbor's MAX_RADIUS; a 
 is accepted and still sets the default sigma); sigma defaults to the radius. As in Thumbor
 (thumbor/filters/blur.py, then _convolution.c), the taps are normalised to add up to 1 and the
 kernel runs as a row pass then a column pass, each truncated to bytes with the edges clamped;
-here both passes are OpenCV's row filter where it is installed (blur_opencv.py: Thumbor's very
-bytes), and elsewhere the fixed-point engine of correlation.py, which gives Thumbor's bytes
-except for the rare sums that land within a hair of an integer.
+here both passes are OpenCV's row filter where it is installed (correlation_opencv.py:
+Thumbor's very bytes), and elsewhere the fixed-point engine of correlation.py, which gives
+Thumbor's bytes except for the rare sums that land within a hair of an integer.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import sys
 
 from PIL import Image
 
 from ..budget import Cost, Frame
 from .bands import normalise
 from .c_arithmetic import c_sum
-from .correlation import correlate_separable, strip_cost
-from .optional import installed
+from .correlation import OPENCV_STRIP_ROWS, correlate_separable, opencv_cost, strip_cost
+from .optional import has_opencv
 from .params import DecimalNumber, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, register
 
@@ -46,33 +44,10 @@ def gaussian_taps(radius: int, sigma: float) -> list[float]:
     return [tap / total for tap in taps] if total != 0.0 else taps
 
 
-@functools.cache
-def has_opencv() -> bool:
-    """Whether blur_opencv.py can run."""
-    return installed("cv2")
-
-
-# blur_opencv.py: cv2 and numpy, which the first blur() on that path loads when nothing has
-# yet (measured: numpy +15 MiB resident and 0.1-0.2 s, then cv2 +16 MiB and 30 ms), then three
-# 8-bit copies of the image (its array, both transposes; measured 2 B a band-pixel at the
-# peak) and one strip of float64 sums (with OpenCV's buffer for it). CPU: 5 + 0.3 ns a
-# band-pixel per tap for both passes on the 2-core development machine (3 to 301 taps),
-# doubled here.
-_OPENCV_BYTES = 40 * 1024 * 1024
-_OPENCV_IMPORT_NS = 0.3e9
-_OPENCV_STRIP_ROWS = 64  # 1.2 MB of sums for an 800-pixel RGB strip: inside the L2 cache
-
-
 def _blur_cost(frame: Frame, ctx: CostContext, radius: int, sigma: float) -> Cost:
     taps = 2 * min(radius, MAX_BLUR_RADIUS) + 1
     if has_opencv():
-        loaded = "cv2" in sys.modules  # then its import is paid for already
-        strip = 2 * 8 * (_OPENCV_STRIP_ROWS + taps) * max(frame.width, frame.height) * frame.bands
-        return Cost(
-            frame,
-            (0 if loaded else _OPENCV_BYTES) + 3 * frame.bands * frame.pixels + strip,
-            (0.0 if loaded else _OPENCV_IMPORT_NS) + (10 + 0.6 * taps) * frame.bands * frame.pixels,
-        )
+        return opencv_cost(frame, taps // 2, 2 * taps)
     chunks = -(-taps // 3)
     return strip_cost(frame, 3 + (taps // 2), 2 * chunks, 24)
 
@@ -91,7 +66,7 @@ def blur(image: Image.Image, ctx: FilterContext, radius: int, sigma: float) -> I
     taps = gaussian_taps(min(radius, MAX_BLUR_RADIUS), sigma or float(radius))
     # Separable, like Thumbor: a row pass then a column pass, each truncated to bytes.
     if has_opencv():
-        from .blur_opencv import blur_bands  # noqa: PLC0415 - cv2 loads with the first blur()
+        from . import correlation_opencv  # noqa: PLC0415 - cv2 loads with the first blur()
 
-        return blur_bands(normalise(image), taps, _OPENCV_STRIP_ROWS)
+        return correlation_opencv.correlate_separable(normalise(image), taps, OPENCV_STRIP_ROWS)
     return correlate_separable(normalise(image), taps)

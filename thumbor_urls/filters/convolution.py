@@ -5,7 +5,9 @@ kernel given row by row.
 width; both sides must be odd, and it may have up to 225 cells. With `normalize` (the default)
 the cells are divided by their sum, unless that is 0. As in Thumbor's _convolution.c the kernel
 is not mirrored, the edges are clamped, and every sum is truncated to int and clamped to 0..255;
-here it runs on the fixed-point engine of correlation.py.
+here it runs in OpenCV where it is installed and the kernel has fewer than 50 cells
+(correlation_opencv.py: Thumbor's very bytes), and elsewhere on the fixed-point engine of
+correlation.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from ..budget import Cost, Frame
 from ..errors import InvalidFilterArgument
 from .bands import normalise
 from .c_arithmetic import c_sum
-from .correlation import correlate, strip_cost
+from .correlation import (
+    OPENCV_DIRECT_CELLS,
+    OPENCV_STRIP_ROWS,
+    correlate,
+    opencv_cost,
+    strip_cost,
+)
+from .optional import has_opencv
 from .params import Boolean, Param, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, FilterSpec, register
 
@@ -73,6 +82,8 @@ def _convolution_cost(
     frame: Frame, ctx: CostContext, cells: tuple[float, ...], columns: int, normalize: bool
 ) -> Cost:
     rows = len(cells) // columns
+    if _in_opencv(cells):
+        return opencv_cost(frame, max(rows, columns) // 2, len(cells))
     chunks = -(-rows // 3) * -(-columns // 3)
     return strip_cost(frame, 3 + max(rows, columns) // 2, chunks, 26)
 
@@ -92,4 +103,14 @@ def convolution(
     row by row (`columns` wide); its cells are divided by their sum unless `normalize` is false
     or the sum is 0."""
     # Thumbor's convolution adds up the alpha channel too (`num_bytes > 3`).
-    return correlate(normalise(image), kernel_rows(cells, columns, normalize))
+    kernel = kernel_rows(cells, columns, normalize)
+    if _in_opencv(cells):
+        from . import correlation_opencv  # noqa: PLC0415 - cv2 loads with the first filter
+
+        return correlation_opencv.correlate(normalise(image), kernel, OPENCV_STRIP_ROWS)
+    return correlate(normalise(image), kernel)
+
+
+def _in_opencv(cells: Sequence[float]) -> bool:
+    """OpenCV's filter2D sums as Thumbor does below its DFT threshold (correlation_opencv.py)."""
+    return has_opencv() and len(cells) < OPENCV_DIRECT_CELLS

@@ -354,3 +354,27 @@ def strip_cost(frame: Frame, pad: int, passes: int, per_strip_pixel: int) -> Cos
     strip = frame.bands * (frame.width + 2 * pad) * (frame.height + 2 * pad)
     transient = per_strip_pixel * strip + frame.bands * frame.pixels
     return Cost(frame, transient, strip * (3.5 * passes + 20.0))
+
+
+# correlation_opencv.py: cv2 and numpy, which the first filter on that path loads when nothing
+# has yet (measured: numpy +15 MiB resident and 0.1-0.2 s, then cv2 +16 MiB and 30 ms), then
+# three 8-bit copies of the image (blur: its array and both transposes, measured 2 B a
+# band-pixel at the peak; convolution: the padded rows and the result) and one strip of float64
+# sums, with OpenCV's buffer for it.
+_OPENCV_BYTES = 40 * 1024 * 1024
+_OPENCV_IMPORT_NS = 0.3e9
+OPENCV_STRIP_ROWS = 64  # 1.2 MB of sums for an 800-pixel RGB strip: inside the L2 cache
+OPENCV_DIRECT_CELLS = 50  # filter2D's DFT threshold for 8-bit sources and float64 sums
+
+
+def opencv_cost(frame: Frame, reach: int, cells: int) -> Cost:
+    """OpenCV's correlation (correlation_opencv.py) of every band with `cells` weights a pixel
+    in all, reaching `reach` pixels out. CPU: measured 0.2-0.3 ns a band-pixel per cell plus
+    about 2.5 per pass on the 2-core development machine, doubled here."""
+    loaded = "cv2" in sys.modules  # then its import is paid for already
+    strip = 2 * 8 * (OPENCV_STRIP_ROWS + 2 * reach) * max(frame.width, frame.height) * frame.bands
+    return Cost(
+        frame,
+        (0 if loaded else _OPENCV_BYTES) + 3 * frame.bands * frame.pixels + strip,
+        (0.0 if loaded else _OPENCV_IMPORT_NS) + (10 + 0.6 * cells) * frame.bands * frame.pixels,
+    )

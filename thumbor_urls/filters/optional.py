@@ -3,6 +3,7 @@ dev and test environments) and do without elsewhere (the Lambda zip)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 
 
@@ -13,3 +14,9 @@ def installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # an import hook that refuses it, a broken install
         return False
+
+
+@functools.cache
+def has_opencv() -> bool:
+    """Whether correlation_opencv.py can run (blur() and convolution() in OpenCV)."""
+    return installed("cv2")
