@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,6 +102,15 @@ def test_convolution_gives_the_bytes_of_thumbors_sums(mode: str, name: str) -> N
     ours = opencv.correlate(image, KERNELS[name], STRIP_ROWS)
     assert (ours.mode, ours.size) == (mode, image.size)
     assert np.array_equal(np.asarray(ours), thumbor_correlate(np.asarray(image), KERNELS[name]))
+
+
+def test_weights_near_the_largest_double_give_0_without_a_warning() -> None:
+    # 1.7e308 x 200 is inf, and inf - inf a NaN: C's (int) of it is undefined; ours is 0.
+    flat = Image.new("RGB", (20, 12), (200, 10, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = opencv.correlate(flat, [[1.7e308, -1.7e308, 1.7e308]], STRIP_ROWS)
+    assert ours.getextrema() == ((0, 0), (0, 0), (0, 0))
 
 
 @pytest.mark.parametrize("size", [(7, 300), (300, 7), (1, 1)])

@@ -19,6 +19,7 @@ of the image, and the deadline is checked between strips.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ def correlate(
     """`image` (L, LA, RGB or RGBA) correlated with `kernel` (rows of weights, both sides odd,
     fewer than 50 cells), as Thumbor's convolution: every band alike."""
     weights = np.asarray(kernel, dtype=np.float64)
+    may_overflow = not math.isfinite(255.0 * sum(abs(weight) for row in kernel for weight in row))
     reach = weights.shape[0] // 2
     pixels = np.asarray(image)
     # The rows above and below clamped once, so that each strip has its neighbours.
@@ -56,7 +58,8 @@ def correlate(
         rows = min(strip_rows, pixels.shape[0] - top)
         window = padded[top : top + rows + 2 * reach]
         sums = cv2.filter2D(window, cv2.CV_64F, weights, borderType=cv2.BORDER_REPLICATE)
-        _to_bytes(sums.reshape(window.shape)[reach : reach + rows], out[top : top + rows])
+        within = sums.reshape(window.shape)[reach : reach + rows]
+        _to_bytes(within, out[top : top + rows], may_overflow)
         checkpoint()
     return Image.fromarray(out, image.mode)
 
@@ -73,12 +76,13 @@ def _row_pass(pixels: Any, taps: Sequence[float], strip_rows: int) -> None:
         checkpoint()
 
 
-def _to_bytes(sums: Any, out: Any) -> None:
+def _to_bytes(sums: Any, out: Any, may_overflow: bool = False) -> None:
     """`ADJUST_COLOR((int)sum)` into `out`: truncated, then clamped to a byte. A sum beyond a C
     int saturates, as in the fixed-point engine (C leaves it undefined: x86-64 makes it INT_MIN,
-    so 0, and arm64 INT_MAX, so 255), and a NaN, which only weights near the largest double can
-    make, is 0."""
-    np.nan_to_num(sums, copy=False, nan=0.0)
+    so 0, and arm64 INT_MAX, so 255). Weights near the largest double (`may_overflow`) can make
+    inf - inf, a NaN: 0."""
+    if may_overflow:
+        sums[np.isnan(sums)] = 0.0
     np.clip(sums, 0, 255, out=sums)
     out[...] = sums  # the cast truncates, as (int) does
 
