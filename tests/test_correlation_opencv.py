@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import thumbor_urls.filters
 from thumbor_urls.deadline import Deadline, DeadlineExceeded, running_until
 from thumbor_urls.filters import blur as blur_module
 from thumbor_urls.filters import convolution as convolution_module
-from thumbor_urls.filters import correlation
+from thumbor_urls.filters import correlation, optional
 from thumbor_urls.filters import correlation_opencv as opencv
 from thumbor_urls.filters.optional import has_opencv
 from thumbor_urls.filters.registry import FilterContext
@@ -170,6 +171,27 @@ def test_convolution_takes_opencv_below_its_dft_threshold(
     monkeypatch.setattr(convolution_module, "has_opencv", lambda: False)
     convolution_module.convolution(image, context, matrix, columns, True)
     assert len(calls) == int(in_opencv)  # without OpenCV, never
+
+
+def test_an_opencv_that_does_not_import_leaves_both_filters_to_the_engine(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found, but its import fails (opencv-python without libGL, say): a None in sys.modules
+    # makes `from . import correlation_opencv` raise ImportError as that would.
+    monkeypatch.setitem(sys.modules, "thumbor_urls.filters.correlation_opencv", None)
+    monkeypatch.delattr(thumbor_urls.filters, "correlation_opencv")  # imported by this file
+    monkeypatch.setattr(optional, "_BROKEN", set())
+    image = _busy((160, 120), "RGBA")
+    taps = blur_module.gaussian_taps(6, 2.0)
+    assert has_opencv()
+    blurred = blur_module.blur(image, FilterContext(image.size), 6, 2.0)
+    assert blurred.tobytes() == correlation.correlate_separable(image, taps).tobytes()
+    assert not has_opencv()  # not tried again, and the estimates follow the engine's costs
+    assert "does not import" in caplog.text
+    kernel = KERNELS["3x3 sharpen"]
+    cells = tuple(cell for row in kernel for cell in row)
+    ours = convolution_module.convolution(image, FilterContext(image.size), cells, 3, False)
+    assert ours.tobytes() == correlation.correlate(image, kernel).tobytes()
 
 
 def test_a_passed_deadline_stops_them_between_strips() -> None:

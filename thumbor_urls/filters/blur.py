@@ -19,7 +19,7 @@ from ..budget import Cost, Frame
 from .bands import normalise
 from .c_arithmetic import c_sum
 from .correlation import OPENCV_STRIP_ROWS, correlate_separable, opencv_cost, strip_cost
-from .optional import has_opencv
+from .optional import has_opencv, opencv_correlation
 from .params import DecimalNumber, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, register
 
@@ -65,8 +65,8 @@ def blur(image: Image.Image, ctx: FilterContext, radius: int, sigma: float) -> I
     at most 150; sigma defaults to the radius."""
     taps = gaussian_taps(min(radius, MAX_BLUR_RADIUS), sigma or float(radius))
     # Separable, like Thumbor: a row pass then a column pass, each truncated to bytes.
-    if has_opencv():
-        from . import correlation_opencv  # noqa: PLC0415 - cv2 loads with the first blur()
-
-        return correlation_opencv.correlate_separable(normalise(image), taps, OPENCV_STRIP_ROWS)
+    opencv = opencv_correlation() if has_opencv() else None
+    if opencv is not None:
+        blurred: Image.Image = opencv.correlate_separable(normalise(image), taps, OPENCV_STRIP_ROWS)
+        return blurred
     return correlate_separable(normalise(image), taps)

@@ -30,7 +30,7 @@ from .correlation import (
     opencv_cost,
     strip_cost,
 )
-from .optional import has_opencv
+from .optional import has_opencv, opencv_correlation
 from .params import Boolean, Param, PositiveNonZeroNumber
 from .registry import CostContext, FilterContext, FilterSpec, register
 
@@ -104,10 +104,10 @@ def convolution(
     or the sum is 0."""
     # Thumbor's convolution adds up the alpha channel too (`num_bytes > 3`).
     kernel = kernel_rows(cells, columns, normalize)
-    if _in_opencv(cells):
-        from . import correlation_opencv  # noqa: PLC0415 - cv2 loads with the first filter
-
-        return correlation_opencv.correlate(normalise(image), kernel, OPENCV_STRIP_ROWS)
+    opencv = opencv_correlation() if _in_opencv(cells) else None
+    if opencv is not None:
+        correlated: Image.Image = opencv.correlate(normalise(image), kernel, OPENCV_STRIP_ROWS)
+        return correlated
     return correlate(normalise(image), kernel)
 
 
