@@ -5,9 +5,13 @@ glibc serves blocks above M_MMAP_THRESHOLD with a fresh mmap and gives the top o
 to the kernel once more than M_TRIM_THRESHOLD is free there. Both start small and rise only after
 a block that large has been freed, so until then every image a request makes gets fresh pages,
 which the kernel zeroes one by one on first touch. Setting glibc's own ceilings at start skips
-that warm-up; one arena for all threads lets whichever server thread takes a request reuse the
-same warm heap. The peak does not change (the same buffers exist at the same time). The
-measurements are in docs/performance.md ("What makes the difference").
+that warm-up. Each thread that runs requests keeps an arena of its own (glibc's default up to 8
+a core; capped here at one per request thread and the main thread's): one arena shared by all
+made concurrent requests wait for its lock and hand its heap's top back and forth to the kernel
+(2,000-3,000 page faults a progressive thumbnail at 4 threads, none with an arena each). What an
+arena keeps is at most what its own thread's requests held at once, each within its budget, so
+the arenas together stay within the server's. The measurements are in docs/performance.md
+("What makes the difference", "Threads").
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ _OPERATOR_SETTINGS = (
 )
 
 
-def keep_freed_memory() -> bool:
-    """Apply the thresholds and the single arena to this process; False where they are not
-    glibc's to set (musl, macOS, Windows) or the environment already sets them."""
+def keep_freed_memory(threads: int = 1) -> bool:
+    """Apply the thresholds to this process, with an arena for each of its `threads` request
+    threads and the main thread; False where they are not glibc's to set (musl, macOS,
+    Windows) or the environment already sets them."""
     if any(name in os.environ for name in _OPERATOR_SETTINGS):
         return False
     if "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
@@ -46,7 +51,7 @@ def keep_freed_memory() -> bool:
     return (
         bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
         and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-        and bool(mallopt(_M_ARENA_MAX, 1))
+        and bool(mallopt(_M_ARENA_MAX, threads + 1))
     )
 
 
