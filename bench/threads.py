@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-job", action="store_true")
     parser.add_argument("--jobs", default="", help="comma-separated job keys (default: all)")
     args = parser.parse_args(argv)
-    keep_freed_memory(args.threads)  # as the server does at start
+    keep_freed_memory()  # as the server and the Lambda handler do at start
     only = set(args.jobs.split(",")) if args.jobs else None
     inputs = jobs_module.corpus_inputs(CORPUS, CACHE / "inputs")
     specs = [job.as_json() for job in jobs_module.expand(inputs, only)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -48,12 +47,6 @@ log = logging.getLogger("thumbor_urls")
 access_log = logging.getLogger("thumbor_urls.access")
 
 
-# When no request is in flight and the process holds more than this above its idle size, the
-# freed memory goes back to the system; below it, freed buffers stay for the next request
-# (allocator.py), which is what makes a request fast.
-GIVE_BACK_ABOVE = 2 * allocator.TRIM_THRESHOLD
-
-
 NOT_IMAGES = frozenset({"", "/", "/favicon.ico", "/robots.txt"})
 
 
@@ -87,9 +80,9 @@ class App:
             ),
             settings.MAX_REQUEST_CPU_SECONDS,
         )
-        self._idle = budget.resident_bytes()
-        self._in_flight = 0
-        self._in_flight_lock = threading.Lock()
+        # Freed buffers stay for the next request, which is what makes a request fast; what is
+        # well above the idle size goes back once the process has been idle a moment.
+        self._memory = allocator.IdleGiveBack(budget.resident_bytes())
         if results is None:
             path = settings.RESULT_STORAGE_FILE_STORAGE_ROOT_PATH
             results = FolderResultStore(path) if path else NoResultStore()
@@ -126,8 +119,7 @@ class App:
             deadline = Deadline(self.settings.REQUEST_DEADLINE_SECONDS)
         routed: list[str] = []  # the image's key, once the URL is parsed
         trace = Trace()
-        with self._in_flight_lock:
-            self._in_flight += 1
+        self._memory.started()
         try:
             with running_until(deadline), serving(request.headers):
                 response, outcome = self._route(request, routed, trace)
@@ -139,7 +131,7 @@ class App:
             bug = ImageServiceError("the image could not be processed; this is a server bug")
             response, outcome = error_response(bug, self.settings.ERROR_MAX_AGE), bug.code
         finally:
-            self._request_done()
+            self._memory.finished()
         if request.method == "HEAD":
             response = response.without_body()
         access = Access(
@@ -175,16 +167,6 @@ class App:
             f"budget per request {self.limits.memory / budget.MiB:.0f} MiB, "
             f"{self.limits.seconds:g} s of CPU"
         )
-
-    def _request_done(self) -> None:
-        """Give freed memory back once the process is idle and well above its idle size."""
-        with self._in_flight_lock:
-            self._in_flight -= 1
-            idle = self._in_flight == 0
-        if idle and self._idle is not None:
-            resident = budget.resident_bytes()
-            if resident is not None and resident - self._idle > GIVE_BACK_ABOVE:
-                allocator.give_back()
 
     def _route(self, request: Request, routed: list[str], trace: Trace) -> tuple[Response, str]:
         if request.method not in ("GET", "HEAD"):

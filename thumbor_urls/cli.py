@@ -38,7 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.FILE_LOADER_ROOT_PATH.is_dir():
         print(f"no such folder: {settings.FILE_LOADER_ROOT_PATH}", file=sys.stderr)
         return 2
-    allocator.keep_freed_memory(args.threads)
+    allocator.keep_freed_memory()
     # waitress handles Ctrl-C itself and returns; a second one during shutdown lands here.
     with contextlib.suppress(KeyboardInterrupt):
         serve(App(settings, concurrency=args.threads), args.host, args.port, args.threads)
