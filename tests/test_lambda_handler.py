@@ -185,7 +185,7 @@ def test_work_past_its_deadline_stops_and_gives_its_memory_back(
         assert time.perf_counter() - started < 0.4 + lambda_handler.STOP_GRACE_SECONDS
         assert _request_threads() == []  # the work has stopped, not just been left behind
         resident.append(_resident_mib())
-    # Each invocation's strip of int32 sums (about 200 MB) went back: nothing piles up.
+    # Each invocation's strip of int32 sums (about 200 MB) is freed for the next: nothing piles up.
     assert resident[-1] - resident[0] < 64, resident
 
 
