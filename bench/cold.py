@@ -27,13 +27,20 @@ the machine's load falls on both alike:
 With `--tls`, every handler reaches moto through a TLS front on loopback (a certificate made
 for the run, trusted through AWS_CA_BUNDLE with botocore's own certificates, and through
 NODE_EXTRA_CA_CERTS by Node), as AWS's endpoints are reached: the CA bundle's parse and the
-handshakes count; without it, plain HTTP.
+handshakes count; without it, plain HTTP. With `--latency MS`, every call to S3 or Secrets
+Manager is answered MS later (the tests' fault proxy), as an endpoint in the region is not on
+loopback: what overlaps the network and what waits for it shows.
 
 As on a deployed stack, the service reads an origin secret from Secrets Manager (moto's) and the
 event carries it, as CloudFront sends it. Each run gets an empty result bucket of its own, so
 every first request reads the original and renders it, as a new deployment's first request does.
-Bytecode is compiled first, as the Lambda zip carries it. Numbers are medians with quartiles; on
-a shared machine, compare them run for run.
+Bytecode is compiled first, as the Lambda zip carries it. Our modes run on an interpreter with
+nothing installed (a venv made for the run, `site` as Lambda's runtime runs it) that finds this
+environment's packages on PYTHONPATH, as Lambda finds the zip's in /var/task: the development
+venv's own `.pth` files (the editable install's finder, setuptools' distutils shim), which no
+deployment has, take 12-14 ms of a bare `python -c pass` here, about 4 ms of a cold start (the
+modules they import are the handler's too). Numbers are medians with quartiles; on a shared
+machine, compare them run for run.
 """
 
 from __future__ import annotations
@@ -47,8 +54,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
+import venv
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -216,6 +225,18 @@ def zipped_botocore(folder: Path) -> Path:
     return folder
 
 
+def bare_interpreter(folder: Path) -> Path:
+    """This Python with nothing installed (a venv without pip): what our modes run on."""
+    venv.create(folder, with_pip=False, symlinks=True)
+    return folder / "bin" / "python"
+
+
+def installed() -> list[str]:
+    """This environment's site-packages, for PYTHONPATH (their .pth files are not run)."""
+    found = [sysconfig.get_paths()[name] for name in ("purelib", "platlib")]
+    return list(dict.fromkeys(found))
+
+
 def our_command(
     aws: MotoAws,
     source: str,
@@ -225,6 +246,7 @@ def our_command(
     base: Path | None,
     site: Path,
     tls: dict[str, str],
+    python: str = sys.executable,
 ) -> Command:
     repo = base if mode == "base" and base is not None else REPO
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -232,8 +254,9 @@ def our_command(
     # init and snap as deployed: with the zip's trimmed botocore; lazy and base with this
     # environment's.
     path = [str(repo), *([str(site)] if mode in ("init", "snap") else [])]
+    path += [str(hooks)] if mode == "snap" else []
     env.update(
-        PYTHONPATH=os.pathsep.join([*path, *([str(hooks)] if mode == "snap" else [])]),
+        PYTHONPATH=os.pathsep.join([*path, *installed()]),
         SOURCE_BUCKETS=source,
         RESULT_STORAGE_BUCKET=aws.bucket("res"),  # empty: the request renders
         DETECTORS="",  # as deployed by default
@@ -243,7 +266,7 @@ def our_command(
         env["AWS_LAMBDA_FUNCTION_NAME"] = "bench-cold"
     if mode == "snap":
         env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
-    command = [sys.executable, "-c", CHILD, json.dumps(event(PATH.format(key=key)))]
+    command = [python, "-c", CHILD, json.dumps(event(PATH.format(key=key)))]
     return command, env, repo
 
 
@@ -262,6 +285,7 @@ def measure(
     sih: Path | None = None,
     base: Path | None = None,
     tls: bool = False,
+    latency: float = 0.0,
 ) -> Runs:
     """Every mode on every photo, `runs` rounds each, the modes alternated round by round: run i
     of every mode is from round i (bench/sih.py pairs them). `sih` and `base` put their modes
@@ -293,11 +317,14 @@ def measure(
                 "AWS_CA_BUNDLE": str(bundle_file),
                 "NODE_EXTRA_CA_CERTS": str(certificate),
             }
+        if latency:
+            aws.proxy.inject("/", delay=latency / 1000)  # every path has a "/"
         hooks = Path(logs) / "hooks"
         hooks.mkdir()
         (hooks / "snapshot_restore_py.py").write_text(FAKE_HOOKS)
         bundle = bundle_sih(sih, Path(logs)) if sih is not None else None
         site = zipped_botocore(Path(logs) / "site")
+        python = str(bare_interpreter(Path(logs) / "python"))
         source = aws.bucket("src")
         aws.client("secretsmanager").create_secret(Name=ORIGIN_SECRET, SecretString=ORIGIN_SECRET)
         s3 = aws.client("s3")
@@ -308,7 +335,7 @@ def measure(
             if mode == "sih":
                 assert sih is not None and bundle is not None
                 return timed(sih_command(aws, source, key, sih, bundle, secure), f"sih {key}")
-            command = our_command(aws, source, key, mode, hooks, base, site, secure)
+            command = our_command(aws, source, key, mode, hooks, base, site, secure, python)
             return timed(command, f"{mode} {key}")
 
         for name in images:
@@ -330,9 +357,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", type=Path, help="another checkout, timed as mode `base`")
     parser.add_argument("--sih", type=Path, help="AWS's handler installed there, mode `sih`")
     parser.add_argument("--tls", action="store_true", help="S3 and Secrets Manager over TLS")
+    parser.add_argument("--latency", type=float, default=0.0, help="ms added to each AWS call")
     args = parser.parse_args(argv)
     chosen = args.modes.split(",")
-    found = measure(args.runs, args.images.split(","), chosen, args.sih, args.base, args.tls)
+    found = measure(
+        args.runs, args.images.split(","), chosen, args.sih, args.base, args.tls, args.latency
+    )
     for name, modes in found.items():
         for mode, runs in modes.items():
             report(name, mode, runs)

@@ -3,7 +3,9 @@ botocore as the Lambda zip has it (trimmed by scripts/trim_botocore.py)."""
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,13 @@ def test_one_round_of_each_of_our_modes_answers() -> None:
     assert found["800x600"]["snap"][0]["restoreMs"] >= 0
 
 
+def test_latency_delays_every_aws_call() -> None:
+    """`--latency`: the first request reads the result (a miss), then the photo, and writes
+    the result: three calls, each answered 100 ms late."""
+    (run,) = cold.measure(1, ["800x600"], ["init"], latency=100)["800x600"]["init"]
+    assert run["firstMs"] >= 300
+
+
 def test_one_round_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     """`--tls`: moto behind a TLS front on loopback, the handler trusting it through
     AWS_CA_BUNDLE; its init and first request (the secret, the photo, the result) over TLS."""
@@ -46,3 +55,18 @@ def test_one_round_over_tls(monkeypatch: pytest.MonkeyPatch) -> None:
     (run,) = found["800x600"]["init"]
     assert run["firstMs"] > 0
     assert secure and all(secure), secure
+
+
+def test_our_modes_run_without_the_development_installs_hooks(tmp_path: Path) -> None:
+    """The bare interpreter finds the packages on PYTHONPATH, as Lambda finds the zip's, and
+    runs none of this venv's .pth files (the editable install's finder among them)."""
+    python = cold.bare_interpreter(tmp_path / "python")
+    shown = subprocess.run(
+        [str(python), "-c", "import sys, PIL, botocore; print(sys.meta_path)"],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(cold.installed())},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "editable" not in shown.stdout, shown.stdout
+    assert "editable" in "".join(p.name for p in Path(cold.installed()[0]).glob("*.pth"))
