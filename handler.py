@@ -10,14 +10,22 @@ import time
 
 _STARTED = time.perf_counter()
 
-from PIL import Image  # noqa: E402 - after the clock: the init's split includes the imports
-
+# After the clock: the init's split includes the imports.
 from thumbor_urls.allocator import keep_freed_memory  # noqa: E402
-from thumbor_urls.aws import lifecycle  # noqa: E402
+
+keep_freed_memory()  # before any thread: one malloc arena for all of them
+
+from thumbor_urls.aws import lifecycle  # noqa: E402 - botocore, not yet the pipeline
+
+if lifecycle.on_lambda():
+    # The secrets' read waits on the network while the pipeline and Pillow are imported.
+    lifecycle.read_secrets_ahead()
+
+from PIL import Image  # noqa: E402
+
 from thumbor_urls.aws.lambda_handler import handler  # noqa: E402
 
 Image.preinit()
-keep_freed_memory()
 if lifecycle.on_lambda():
     lifecycle.init(_STARTED)
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.aws_fixtures import MotoAws
 from tests.images import SAMPLES
-from thumbor_urls.aws import clients, lambda_handler, s3, secrets
+from thumbor_urls.aws import clients, lambda_handler, lifecycle, s3, secrets
 from thumbor_urls.config import Settings
 
 SETTING_NAMES = frozenset(Settings._fields)
@@ -124,6 +124,7 @@ def reset_caches() -> None:
     lambda_handler._CONTAINER["cold"] = True
     s3._FALLBACK.clear()
     secrets._VALUES.clear()
+    lifecycle._READING.clear()
 
 
 @contextlib.contextmanager

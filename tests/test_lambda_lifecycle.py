@@ -11,6 +11,8 @@ import random
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -87,6 +89,61 @@ def test_init_reads_the_secrets_and_a_failure_is_left_to_the_first_request(
     assert done["serviceError"] == "ServiceUnavailable"
     answer = stack.get(sign_path("init-key", "40x30/astronaut.jpg"))
     assert answer.status == 503  # as before init built anything: and the next one tries again
+
+
+def secret_reads(stack: Stack) -> int:
+    return sum(1 for method, path in stack.aws.proxy.seen if (method, path) == ("POST", "/"))
+
+
+def test_the_secrets_are_read_while_the_other_clients_are_built(stack: Stack) -> None:
+    stack.signing_secret("ahead-key")
+    origin = f"origin-{stack.source}"
+    stack.aws.client("secretsmanager").create_secret(Name=origin, SecretString="origin-token")
+    stack.configure(ORIGIN_SECRET=origin)
+    stack.aws.proxy.clear()
+    timeout = Settings.from_env().S3_TIMEOUT_SECONDS
+    seen: dict[str, object] = {}
+
+    def hold(**kwargs: Any) -> None:
+        """Keep the read on the wire until S3's client exists (up to 10 s): it only gets
+        there if another thread builds it meanwhile."""
+        seen["thread"] = threading.current_thread().name
+        deadline = time.monotonic() + 10
+        while ("s3", timeout) not in clients._CLIENTS and time.monotonic() < deadline:
+            time.sleep(0.005)
+        seen.setdefault("s3 built meanwhile", ("s3", timeout) in clients._CLIENTS)
+
+    reader = clients.client("secretsmanager", timeout)
+    reader.meta.events.register("before-send.secrets-manager.GetSecretValue", hold)
+    done = lifecycle.prepare()
+    assert "serviceError" not in done
+    assert seen == {"thread": "thumbor-urls-secrets", "s3 built meanwhile": True}
+    assert secret_reads(stack) == 2  # each secret once: the service found them read
+    service = lambda_handler._CONTAINER["service"]
+    assert (service.settings.SECURITY_KEY, service.origin_token) == ("ahead-key", "origin-token")
+
+
+# Records, when the secrets' read starts, whether the pipeline or Pillow is imported yet.
+EARLY_READ = """
+import json, sys
+from thumbor_urls.aws import secrets
+read = secrets.read_ahead
+def recording(*args):
+    imported = any(name in sys.modules for name in ("thumbor_urls.pipeline", "PIL.Image"))
+    sys.stderr.write(json.dumps({"pipelineImported": imported}) + "\\n")
+    return read(*args)
+secrets.read_ahead = recording
+import handler
+"""
+
+
+def test_handler_starts_the_secrets_read_before_importing_the_pipeline(stack: Stack) -> None:
+    name = stack.signing_secret("early")
+    env = {**stack.aws.env(), "AWS_LAMBDA_FUNCTION_NAME": "image", "ENABLE_SIGNATURE": "Yes"}
+    env |= {"SECRETS_MANAGER": name, "SOURCE_BUCKETS": stack.source, "DETECTORS": ""}
+    read, init = run_code(EARLY_READ, env)
+    assert read == {"pipelineImported": False}
+    assert init["event"] == "init" and "serviceError" not in init
 
 
 def test_clients_share_one_session_and_keep_working_without_their_connections(
@@ -224,6 +281,11 @@ def run_handler_import(env: dict[str, str], hooks_dir: Path | None) -> list[dict
     code = "import handler\n"
     if hooks_dir is not None:
         code += "import snapshot_restore_py as h\nh.snapshot_and_restore()\n"
+    return run_code(code, env, hooks_dir)
+
+
+def run_code(code: str, env: dict[str, str], hooks_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Run `code` in a fresh process with the repository on its path; its JSON log lines."""
     path = [str(ROOT), *([str(hooks_dir)] if hooks_dir else [])]
     keep = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     settings = {"SOURCE_BUCKETS": "photos", "AWS_DEFAULT_REGION": "us-east-1", "DETECTORS": ""}

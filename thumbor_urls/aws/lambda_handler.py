@@ -74,12 +74,13 @@ _CONTAINER: dict[str, Any] = {"cold": True}  # what outlives one invocation
 
 def _service() -> Service:
     if "service" not in _CONTAINER:
-        _CONTAINER["service"] = Service(_settings())
+        _CONTAINER["service"] = Service(container_settings())
     service: Service = _CONTAINER["service"]
     return service
 
 
-def _settings() -> Settings:
+def container_settings() -> Settings:
+    """The environment's settings, as the container's service is built with them."""
     settings = Settings.from_env()
     if settings.ENABLE_SIGNATURE and "ALLOW_UNSAFE_URL" not in os.environ:
         # Signing on means unsafe URLs off, unless the operator asked for both.

@@ -4,6 +4,9 @@ On Lambda, everything that does not depend on a request is built while the modul
 Lambda runs that before the first event arrives, and with SnapStart it runs once per published
 version and is kept in the snapshot. That is the settings, the App, the AWS clients (the S3
 client alone is 20-30 ms of what used to be the first request: clients.py) and the secrets.
+Reading the secrets is mostly waiting for Secrets Manager, so handler.py starts it in a thread
+before importing the pipeline (read_secrets_ahead), and the imports and the other clients use
+the CPU meanwhile; this module imports neither the pipeline nor Pillow for that reason.
 
 SnapStart restores one snapshot into many environments. What must not be shared between them,
 or must not outlive the version, is undone by runtime hooks (`snapshot_restore_py`, which only
@@ -18,15 +21,14 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
-
 from ..config import Settings
 from ..errors import ImageServiceError
-from . import clients, lambda_handler, secrets
+from . import clients, secrets
 
 # Lambda sets it for the init phase: "on-demand", "provisioned-concurrency" or "snap-start".
 INIT_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
@@ -42,35 +44,99 @@ def snapshotting() -> bool:
     return os.environ.get(INIT_TYPE) == "snap-start"
 
 
+_READING: list[Callable[[], object]] = []  # the secrets' read ahead, until prepare() waits
+
+
+def read_secrets_ahead(settings: Settings | None = None) -> bool:
+    """Start reading the secrets the service will need, in a thread, for prepare() to wait for;
+    whether there were any to read."""
+    if _READING:
+        return False
+    try:
+        settings = settings or Settings.from_env()
+        wanted = secrets_to_read(settings)
+        timeout = _timeout(settings, "secretsmanager")
+        if wanted:
+            # Its client here: two threads must not build clients from one session at once,
+            # and the reading thread would otherwise wait for S3's to be built first.
+            clients.client("secretsmanager", timeout)
+    except Exception:  # a bad setting, say: prepare() meets it again and reports it
+        return False
+    if wanted:
+        reading = _in_thread("thumbor-urls-secrets", lambda: secrets.read_ahead(wanted, timeout))
+        _READING.append(reading)
+    return bool(wanted)
+
+
+def secrets_to_read(settings: Settings) -> list[tuple[str, str, str]]:
+    """The secrets (id, JSON field, what they are) that the service reads for these settings."""
+    wanted = []
+    if settings.ENABLE_SIGNATURE and settings.SECRETS_MANAGER:
+        wanted.append((settings.SECRETS_MANAGER, settings.SECRET_KEY, "signing key"))
+    if settings.ORIGIN_SECRET:
+        wanted.append((settings.ORIGIN_SECRET, "", "origin secret"))
+    return wanted
+
+
 def prepare(settings: Settings | None = None) -> dict[str, Any]:
     """Build the container's service and the clients it will call; what was done, with its
     milliseconds. A secret that cannot be read is left to the first request, which answers 503
     and tries again, as it did before this ran at init."""
+    from . import lambda_handler  # noqa: PLC0415 - the pipeline: see the module's docstring
+
     started = time.perf_counter()
     done: dict[str, Any] = {}
-    try:
-        service = lambda_handler.build_service(settings)
-    except ImageServiceError as error:
-        done["serviceError"] = error.code
-        service = None
-    settings = service.settings if service is not None else (settings or Settings.from_env())
-    for name in needed_clients(settings):
-        clients.client(name, _timeout(settings, name))
-    done["clients"] = needed_clients(settings)
+    configured = settings or lambda_handler.container_settings()
+    read_secrets_ahead(configured)  # unless handler.py did: it overlaps the clients' building
+    done["clients"] = needed_clients(configured)
+    for name in done["clients"]:
+        clients.client(name, _timeout(configured, name))
     if snapshotting():
         # Every format's plugin (20-30 ms here, more on Lambda's CPU; the on-demand init leaves
         # the rare ones to their first use), free once in the snapshot: no request after a
         # restore waits for a rarer codec's import.
+        from PIL import Image  # noqa: PLC0415 - imported by handler.py already
+
         Image.init()
         done["pillowPlugins"] = len(Image.OPEN)
+    reading = _READING.pop() if _READING else None
+    try:
+        if reading is not None:
+            reading()  # a secret that failed here: the service would only read it again
+        lambda_handler.build_service(settings)
+    except ImageServiceError as error:
+        done["serviceError"] = error.code
     done["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return done
+
+
+def _in_thread(name: str, work: Callable[[], object]) -> Callable[[], object]:
+    """Start `work` in a thread called `name`; a function that waits for it and returns its
+    value or raises its exception."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # raised again in the thread that waits for it
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+
+    def wait() -> object:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    return wait
 
 
 def needed_clients(settings: Settings) -> list[str]:
     """The AWS services this configuration calls, in the order they are built."""
     names = []
-    if (settings.ENABLE_SIGNATURE and settings.SECRETS_MANAGER) or settings.ORIGIN_SECRET:
+    if secrets_to_read(settings):
         names.append("secretsmanager")
     buckets = settings.SOURCE_BUCKETS or settings.RESULT_STORAGE_BUCKET
     if buckets or settings.ENABLE_DEFAULT_FALLBACK_IMAGE:
@@ -89,6 +155,8 @@ def _timeout(settings: Settings, name: str) -> float:
 
 def before_snapshot() -> None:
     """Nothing secret or pooled in the snapshot: see the module's docstring."""
+    from . import lambda_handler  # noqa: PLC0415 - the pipeline: see the module's docstring
+
     if secrets.forget():  # the service holds the keys it was built with: built again
         lambda_handler.forget_service()
     clients.drop_connections()

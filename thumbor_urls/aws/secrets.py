@@ -35,6 +35,13 @@ def _read(secret_id: str, field: str, timeout: float, what: str) -> object:
     return value
 
 
+def read_ahead(wanted: list[tuple[str, str, str]], timeout: float) -> None:
+    """Read these secrets (id, JSON field, what they are) now, for read_secret and read_keys to
+    find; ServiceUnavailable as they would raise it."""
+    for secret_id, field, what in wanted:
+        _read(secret_id, field, timeout, what)
+
+
 def forget() -> bool:
     """Read every secret again when next asked (SnapStart: none is kept in a snapshot);
     whether any had been read."""
