@@ -366,6 +366,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, modes in found.items():
         for mode, runs in modes.items():
             report(name, mode, runs)
+    if args.sih:  # and the ratios to AWS's handler, round by round, as `make bench` shows them
+        from bench.sih import cold_table  # noqa: PLC0415 - bench/sih.py imports this module
+
+        print("", *cold_table(found), sep="\n")
 
 
 def report(name: str, mode: str, runs: list[dict[str, float]]) -> None:
