@@ -741,6 +741,14 @@ class Settings(NamedTuple):
     RESULT_STORAGE_BUCKET: Annotated[
         str, Setting(text, "(Lambda) bucket for results (and oversize responses)")
     ] = ""
+    RESULT_STORAGE_AFTER_ANSWER: Annotated[
+        bool,
+        Setting(
+            boolean,
+            "(Lambda) write results to the bucket after the answer has gone (an internal Lambda "
+            "extension keeps the invocation open for the write); off: before answering",
+        ),
+    ] = True
     ENABLE_SIGNATURE: Annotated[
         bool,
         Setting(boolean, "(Lambda) read the signing key(s) from the `SECRETS_MANAGER` secret"),

@@ -7,6 +7,7 @@ events.py, answers finished (fallback image, oversize redirect, CORS) in respons
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import json
 import os
@@ -25,6 +26,7 @@ from ..loaders import build_source
 from ..messages import Access, Request, Response, error_response
 from ..stores import NoResultStore, ResultStore
 from . import responses
+from .after_answer import AfterAnswer, DeferredWrites, Write
 from .events import is_direct, to_proxy, to_request
 from .s3 import S3ResultStore, S3Source
 from .secrets import read_keys, read_secret
@@ -57,6 +59,8 @@ class Service:
             results = S3ResultStore(
                 settings.RESULT_STORAGE_BUCKET, timeout=settings.S3_TIMEOUT_SECONDS
             )
+            if after_answer() is not None and settings.RESULT_STORAGE_AFTER_ANSWER:
+                results = DeferredWrites(results)
         elif settings.SOURCE_BUCKETS:
             results = NoResultStore()  # no bucket for results: never write to a container's /tmp
         source = None  # no bucket at all: LOADERS, by default the folder (sls invoke local)
@@ -96,12 +100,35 @@ def build_service(settings: Settings | None = None) -> Service:
     return _service()
 
 
+def after_answer() -> AfterAnswer | None:
+    """The extension that writes results after the answer (after_answer.py), once registered
+    and while it runs."""
+    found: AfterAnswer | None = _CONTAINER.get("after")
+    return found if found is not None and found.alive else None
+
+
+def write_after_answer(extension: AfterAnswer) -> None:
+    """Leave result writes to `extension` (registered during init) in services built from now."""
+    _CONTAINER["after"] = extension
+
+
 def forget_service() -> None:
     """The next request builds the service again (after a SnapStart restore: see lifecycle.py)."""
     _CONTAINER.pop("service", None)
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    writes: list[Write] = []  # result writes left for after the answer
+    try:
+        return _invocation(event, context, writes)
+    finally:
+        # Every invocation hands over, even with nothing: the extension waits for it.
+        extension = after_answer()
+        if extension is not None:
+            extension.hand_over(getattr(context, "aws_request_id", ""), writes)
+
+
+def _invocation(event: Mapping[str, Any], context: Any, writes: list[Write]) -> dict[str, Any]:
     cold, _CONTAINER["cold"] = _CONTAINER["cold"], False
     started = time.perf_counter()
     if is_direct(event):
@@ -114,7 +141,12 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     except ImageServiceError as error:  # a secret could not be read
         response = error_response(error, Settings.from_env().ERROR_MAX_AGE)
     else:
-        response, core = _answer(service, request, context, note)
+        results = service.app.results
+        if isinstance(results, DeferredWrites) and after_answer() is not None:
+            with results.deferred(writes):
+                response, core = _answer(service, request, context, note)
+        else:
+            response, core = _answer(service, request, context, note)
     if request.method == "HEAD" and response.body:
         response = response.without_body()
     line = {
@@ -200,7 +232,9 @@ def _handle_before_deadline(
     def work() -> None:
         box["response"] = app.handle(request, deadline, record)
 
-    thread = threading.Thread(target=work, name="thumbor-urls-request", daemon=True)
+    # In the request's context: a result write it makes may be one to defer (DeferredWrites).
+    run = contextvars.copy_context().run
+    thread = threading.Thread(target=run, args=(work,), name="thumbor-urls-request", daemon=True)
     thread.start()
     thread.join(seconds)
     if thread.is_alive():

@@ -110,6 +110,26 @@ def prepare(settings: Settings | None = None) -> dict[str, Any]:
     return done
 
 
+def register_after_answer(settings: Settings | None = None) -> bool:
+    """Register the extension that writes results after the answer (after_answer.py) where it
+    applies: Lambda's runtime API is there, results go to a bucket, RESULT_STORAGE_AFTER_ANSWER
+    is on, and not under SnapStart; whether it is registered. Before the service is built: the
+    service defers its writes only with it."""
+    from . import lambda_handler  # noqa: PLC0415 - the pipeline: see the module's docstring
+    from .after_answer import AfterAnswer  # noqa: PLC0415 - with lambda_handler
+
+    settings = settings or Settings.from_env()
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+    wanted = settings.RESULT_STORAGE_BUCKET and settings.RESULT_STORAGE_AFTER_ANSWER
+    if not (address and wanted) or snapshotting() or lambda_handler.after_answer():
+        return False
+    extension = AfterAnswer.register(address)
+    if extension is None:
+        return False
+    lambda_handler.write_after_answer(extension)
+    return True
+
+
 def _in_thread(name: str, work: Callable[[], object]) -> Callable[[], object]:
     """Start `work` in a thread called `name`; a function that waits for it and returns its
     value or raises its exception."""
@@ -213,7 +233,9 @@ def init(started: float) -> None:
     hooks (last: the local stand-in, scripts/snapstart_local, runs them as they register)."""
     imported = time.perf_counter()
     try:
+        after = register_after_answer()
         done = prepare()
+        done["afterAnswer"] = after
     except Exception as error:  # a bad setting, say: the first request reports it
         # Failing the init would only make Lambda retry it at each invocation; the request
         # builds the service again and answers with the error, as it did before init built it.
