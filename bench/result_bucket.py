@@ -2,13 +2,15 @@
 `python -m bench.result_bucket [--rounds 15] [--latency MS] [--jobs KEY,...]`.
 
 A deployed stack has one (`RESULT_STORAGE_BUCKET`): a render first reads its result (a miss),
-then writes it. The warm comparison with AWS's handler (bench/sih.py) runs without one, so that
-every request renders, as AWS's handler, which has none, does every time. This times the bench's
-jobs through the handler with and without it, alternated request by request in one process, on
-moto's S3 (with `--latency MS`, behind the tests' fault proxy, which answers each call MS late,
-as a region's S3 is not on loopback); the result is deleted after each request, untimed, so
-every request is a miss. Per job: medians and the median of the per-round ratios (with / without).
-Without OpenCV and numpy, as in the Lambda zip.
+then writes it: after the answer where Lambda's runtime lets the extension of
+thumbor_urls/aws/after_answer.py hold the invocation open for it (mode `after`: here the write
+is made once the request is timed), before the answer otherwise (mode `with`). The warm
+comparison with AWS's handler (bench/sih.py) runs without one (mode `without`), so that every
+request renders, as AWS's handler, which has none, does every time. The modes alternate request
+by request in one process, on moto's S3 (with `--latency MS`, behind the tests' fault proxy,
+which answers each call MS late, as a region's S3 is not on loopback); results are deleted
+after each request, untimed, so every request is a miss. Per job: medians and the medians of
+the per-round ratios to `without`. Without OpenCV and numpy, as in the Lambda zip.
 """
 
 from __future__ import annotations
@@ -30,7 +32,25 @@ from tests.aws_fixtures import running_moto
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "tests" / "corpus"
 CACHE = HERE / ".cache"
-MODES = ("without", "with")
+MODES = ("without", "with", "after")
+
+
+class _AfterTiming:
+    """Stands for the extension (thumbor_urls/aws/after_answer.py): keeps the writes the
+    handler hands over, for the bench to make once the request is timed."""
+
+    alive = True
+
+    def __init__(self) -> None:
+        self.writes: list[Any] = []
+
+    def hand_over(self, request_id: str, writes: list[Any]) -> None:
+        self.writes.extend(writes)
+
+    def write(self) -> None:
+        writes, self.writes = self.writes, []
+        for write in writes:
+            write()
 
 
 Runs = dict[str, dict[str, list[float]]]  # job -> mode -> its rounds' milliseconds
@@ -58,10 +78,14 @@ def measure(rounds: int, latency: float, only: set[str] | None) -> tuple[Runs, i
 
         keep_freed_memory()
         settings = lambda_handler.container_settings()
+        with_bucket = settings.replace(RESULT_STORAGE_BUCKET=results)
         services = {
             "without": lambda_handler.Service(settings),
-            "with": lambda_handler.Service(settings.replace(RESULT_STORAGE_BUCKET=results)),
+            "with": lambda_handler.Service(with_bucket),
         }
+        later = _AfterTiming()
+        lambda_handler._CONTAINER["after"] = later  # services built from now defer writes
+        services["after"] = lambda_handler.Service(with_bucket)
         if latency:
             aws.proxy.inject("/", delay=latency / 1000)
         found: Runs = {job.id: {m: [] for m in MODES} for job in jobs}
@@ -70,6 +94,7 @@ def measure(rounds: int, latency: float, only: set[str] | None) -> tuple[Runs, i
             for job in jobs:
                 for mode in MODES if index % 2 else MODES[::-1]:
                     took = _request(lambda_handler, services[mode], event(job.url), Context())
+                    later.write()  # after the answer: untimed
                     for stored in s3.list_objects_v2(Bucket=results).get("Contents", []):
                         s3.delete_object(Bucket=results, Key=stored["Key"])
                         written += 1
@@ -99,13 +124,22 @@ def main(argv: list[str] | None = None) -> None:
     found, written = measure(args.rounds, args.latency, only)
     print(f"{args.rounds} rounds, S3 answers {args.latency:g} ms late; ms, median")
     print(f"results written to the bucket (one per request with it, warm-up included): {written}")
-    print("| job | without | with the result bucket | with/without, per round |")
-    print("|---|---|---|---|")
+    print(
+        "| job | without | with the result bucket | with/without, per round "
+        "| written after the answer | after/without, per round |"
+    )
+    print("|---|---|---|---|---|---|")
     for job, modes in found.items():
-        pairs = zip(modes["without"], modes["with"], strict=True)
-        ratio = statistics.median(with_ / without for without, with_ in pairs)
-        median = {mode: statistics.median(modes[mode]) for mode in MODES}
-        print(f"| {job} | {median['without']:.1f} | {median['with']:.1f} | {ratio:.2f} |")
+        median = {mode: f"{statistics.median(modes[mode]):.1f}" for mode in MODES}
+        ratio = {mode: _paired(modes[mode], modes["without"]) for mode in ("with", "after")}
+        print(
+            f"| {job} | {median['without']} | {median['with']} | {ratio['with']} "
+            f"| {median['after']} | {ratio['after']} |"
+        )
+
+
+def _paired(these: list[float], others: list[float]) -> str:
+    return f"{statistics.median(a / b for a, b in zip(these, others, strict=True)):.2f}"
 
 
 if __name__ == "__main__":
