@@ -1,8 +1,9 @@
 """Result writes that wait until the answer has gone, on Lambda.
 
 A render's result goes to the result bucket, and writing it before answering put an S3 round trip
-on every render's path (10-15 ms against moto on loopback, about 30 with S3 10 ms away:
-docs/performance.md, "What the result bucket costs a render"). Lambda sends the function's
+on every render's path (half of what the result bucket added to a quick render, 9-17 ms against
+moto on loopback and 30-32 with S3 10 ms away: docs/performance.md, "What the result bucket costs
+a render"). Lambda sends the function's
 answer to the caller as soon as the runtime posts it, but ends the invocation (and may freeze
 the environment) only once every registered extension has asked for its next event. So during
 init this process registers an internal extension with Lambda's Extensions API (a thread of its
