@@ -8,7 +8,9 @@ the machine's load falls on both alike:
 
 - `init`: `AWS_LAMBDA_FUNCTION_NAME` set, as on Lambda: handler.py builds the service (settings,
   App, S3 client) at import, with botocore as the Lambda zip has it (a copy of this
-  environment's, trimmed by scripts/trim_botocore.py).
+  environment's, trimmed by scripts/trim_botocore.py), and registers the extension that writes
+  results after the answer with a stand-in for Lambda's runtime API (tests/lambda_runtime.py),
+  which hands it the invocation's event: the first request's write comes after its answer.
 - `lazy`: without it, as the tests import the handler: the first request builds the service.
 - `base`: with `--base PATH`, the handler of another checkout (e.g. a worktree of the commit
   before), as `init` runs it but with this environment's botocore, untrimmed: the before and
@@ -66,6 +68,7 @@ import botocore  # type: ignore[import-untyped]
 from PIL import Image
 
 from tests.aws_fixtures import MotoAws, running_moto, tls_front
+from tests.lambda_runtime import running_runtime_api
 
 REPO = Path(__file__).resolve().parent.parent
 PATH = "/unsafe/fit-in/300x300/{key}"
@@ -336,7 +339,14 @@ def measure(
                 assert sih is not None and bundle is not None
                 return timed(sih_command(aws, source, key, sih, bundle, secure), f"sih {key}")
             command = our_command(aws, source, key, mode, hooks, base, site, secure, python)
-            return timed(command, f"{mode} {key}")
+            if mode not in ("init", "base"):
+                return timed(command, f"{mode} {key}")
+            # As on Lambda, a runtime API to register the result-writing extension with, and
+            # the invocation's event for it: the first request's write goes after its answer.
+            with running_runtime_api() as api:
+                api.invoke("cold")  # the child's context's request id
+                command[1]["AWS_LAMBDA_RUNTIME_API"] = api.address
+                return timed(command, f"{mode} {key}")
 
         for name in images:
             key = f"{name}.jpg"
