@@ -29,14 +29,18 @@ REGION = "us-east-1"
 @dataclass
 class Fault:
     """Answer `status` with S3's XML error `code` (or wait `delay` seconds first) for requests
-    whose method is `method` (any when empty) and whose path contains `path`."""
+    whose method is `method` (any when empty) and whose path contains `path`. With `until`, the
+    wait ends early once a request whose path contains `until` has come, and `met` says whether
+    one did (two requests in flight at once)."""
 
     path: str
     status: int = 0
     code: str = ""
     delay: float = 0.0
     method: str = ""
+    until: str = ""
     hits: int = 0
+    met: bool = False
 
 
 @dataclass
@@ -56,6 +60,16 @@ class FaultProxy:
         with self.lock:
             self.faults.clear()
             self.seen.clear()
+
+    def wait_for(self, path: str, timeout: float) -> bool:
+        """Whether a request whose path contains `path` comes within `timeout` seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if any(path in seen for _, seen in self.seen):
+                    return True
+            time.sleep(0.005)
+        return False
 
     def match(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -80,7 +94,9 @@ def _handler_class(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                 body = self._chunked_body()
             fault = proxy.match(self.command, self.path)
-            if fault is not None and fault.delay:
+            if fault is not None and fault.until:
+                fault.met = proxy.wait_for(fault.until, fault.delay)
+            elif fault is not None and fault.delay:
                 time.sleep(fault.delay)
             if fault is not None and fault.status:
                 xml = (

@@ -32,6 +32,9 @@ class FakeRuntimeApi(http.server.ThreadingHTTPServer):
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.on_next: Callable[[int], None] = lambda count: None
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """An extension's call for the next event cut when its process ends is expected."""
+
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.server_address[1]}"

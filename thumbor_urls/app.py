@@ -17,6 +17,7 @@ from . import (
     grammar,
     hints,
     jsonp,
+    lookup,
     meta,
     output,
     pipeline,
@@ -317,18 +318,26 @@ class App:
             plan = shaped.plan
         key = self.result_key(plan, accepted, shaped.variant if shaped else "")
         with trace.stage("cacheRead"):
-            stored = self.results.get(key)
-        if stored is not None:
-            with trace.stage("cacheRead"):
-                last_modified = self.source.last_modified(plan.image)
-            if self._fresh(plan, stored.stored_at, last_modified):
-                response = self._image_response(
-                    request, plan, stored.data, stored.content_type, stored.vary_accept,
-                    last_modified, source_expires(self.source, plan.image), shaped,
-                )  # fmt: skip
-                return response, "result-cache"
-        with trace.stage("load"):
-            original = self.source.load(plan.image)
+            stored, pending = lookup.look_up(self.results, self.source, key, plan.image)
+        try:
+            if stored is not None:
+                with trace.stage("cacheRead"):
+                    last_modified = (
+                        pending.last_modified()
+                        if pending is not None
+                        else self.source.last_modified(plan.image)
+                    )
+                if self._fresh(plan, stored.stored_at, last_modified):
+                    response = self._image_response(
+                        request, plan, stored.data, stored.content_type, stored.vary_accept,
+                        last_modified, source_expires(self.source, plan.image), shaped,
+                    )  # fmt: skip
+                    return response, "result-cache"
+            with trace.stage("load"):
+                original = pending.read() if pending is not None else self.source.load(plan.image)
+        finally:
+            if pending is not None:
+                pending.close()
         body, content_type, vary, job = self.render(plan, accepted, original, trace)
         # A result too large to be worth a cache entry is served, not stored: nobody can fill
         # the result store with a few huge URLs.

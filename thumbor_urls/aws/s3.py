@@ -109,25 +109,15 @@ class S3Source:
         return f"s3://{bucket}/{name}"
 
     def load(self, key: str) -> Original:
+        return self.open(key).read()
+
+    def open(self, key: str) -> OpenedObject:
+        """The object at `key` with its headers read and its body not (thumbor_urls/lookup.py)."""
         bucket, name = self.locate(key)
         where = f"s3://{bucket}/{name}"
         with s3_errors(where):
             answer = client("s3", self.timeout).get_object(Bucket=bucket, Key=name)
-            # Refused from the object's size, before its body is read.
-            size = int(answer.get("ContentLength") or 0)
-            if size > self.max_bytes:
-                answer["Body"].close()
-                raise too_large(size, self.max_bytes, where)
-            data = answer["Body"].read(self.max_bytes + 1)
-        if len(data) > self.max_bytes:
-            raise too_large(len(data), self.max_bytes, where)
-        expires = answer.get("Expires")
-        return Original(
-            data,
-            answer["LastModified"].timestamp(),
-            cache_control=answer.get("CacheControl"),
-            stored_expires=expires.timestamp() if hasattr(expires, "timestamp") else None,
-        )
+        return OpenedObject(answer, where, self.max_bytes)
 
     def last_modified(self, key: str) -> float | None:
         bucket, name = self.locate(key)
@@ -135,6 +125,38 @@ class S3Source:
             answer = client("s3", self.timeout).head_object(Bucket=bucket, Key=name)
         stamp: float = answer["LastModified"].timestamp()
         return stamp
+
+
+class OpenedObject:
+    """A GetObject answer whose body is read by read(), or dropped by close()."""
+
+    def __init__(self, answer: Any, where: str, max_bytes: int) -> None:
+        self.answer = answer
+        self.where = where
+        self.max_bytes = max_bytes
+        self.last_modified: float | None = answer["LastModified"].timestamp()
+
+    def read(self) -> Original:
+        answer = self.answer
+        with s3_errors(self.where):
+            # Refused from the object's size, before its body is read.
+            size = int(answer.get("ContentLength") or 0)
+            if size > self.max_bytes:
+                answer["Body"].close()
+                raise too_large(size, self.max_bytes, self.where)
+            data = answer["Body"].read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise too_large(len(data), self.max_bytes, self.where)
+        expires = answer.get("Expires")
+        return Original(
+            data,
+            self.last_modified,
+            cache_control=answer.get("CacheControl"),
+            stored_expires=expires.timestamp() if hasattr(expires, "timestamp") else None,
+        )
+
+    def close(self) -> None:
+        self.answer["Body"].close()
 
 
 class S3ResultStore:
