@@ -7,12 +7,11 @@ proxy."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from tests.lambda_runtime import FakeRuntimeApi, running_runtime_api
-from tests.lambda_stack import Context, Stack
+from tests.lambda_stack import Context, Stack, v2_event
 from thumbor_urls.aws import lambda_handler, lifecycle
 from thumbor_urls.aws.after_answer import NAME, DeferredWrites
 
@@ -38,7 +37,7 @@ def test_the_answer_goes_before_its_result_is_written(
     runtime_api.on_next = lambda count: written_by_next.append(stack.result_keys())
     stack.aws.proxy.inject("results/", method="PUT", delay=1.5)  # S3 holds the write back
     runtime_api.invoke("request-1")
-    answer = stack.call(v2(PATH), Context(aws_request_id="request-1"))
+    answer = stack.call(v2_event(PATH), Context(aws_request_id="request-1"))
     assert answer.status == 200
     assert stack.result_keys() == []  # answered with the write still on its way
     assert len(runtime_api.nexts) == 1  # and the invocation still open
@@ -53,7 +52,9 @@ def test_every_invocation_hands_over_even_without_a_write(
     assert lifecycle.register_after_answer() is True
     assert runtime_api.wait_for_nexts(1)
     runtime_api.invoke("request-2", seconds_left=60)
-    assert stack.call(v2("/unsafe/40x30/nothing-here.jpg"), Context(aws_request_id="request-2"))
+    assert stack.call(
+        v2_event("/unsafe/40x30/nothing-here.jpg"), Context(aws_request_id="request-2")
+    )
     # Not a minute: the handler handed over its (empty) list at once.
     assert runtime_api.wait_for_nexts(2, timeout=10)
 
@@ -114,9 +115,3 @@ def test_an_extension_without_events_reports_and_stops_and_writes_go_back_before
     stack.configure()  # a service built now writes before answering
     assert stack.get(PATH).status == 200
     assert len(stack.result_keys()) == 1
-
-
-def v2(path: str) -> dict[str, Any]:
-    from tests.lambda_stack import v2_event
-
-    return v2_event(path)

@@ -8,10 +8,9 @@ read after the lookup, as before."""
 
 from __future__ import annotations
 
-import contextvars
-import threading
-from typing import Any, Protocol
+from typing import Protocol
 
+from . import background
 from .errors import ImageServiceError
 from .sources import Original, Source
 from .stores import NoResultStore, ResultStore, StoredResult
@@ -63,24 +62,13 @@ def look_up(
     opener = getattr(source, "open", None)
     if opener is None or isinstance(results, NoResultStore):
         return results.get(key), None
-    found: dict[str, Any] = {}
-
-    def get() -> None:
-        try:
-            found["stored"] = results.get(key)
-        except BaseException as error:  # raised again by the request's thread
-            found["error"] = error
-
-    run = contextvars.copy_context().run
-    thread = threading.Thread(target=run, args=(get,), name="thumbor-urls-lookup", daemon=True)
-    thread.start()
+    lookup = background.start("thumbor-urls-lookup", lambda: results.get(key))
     try:
         pending = PendingOriginal(opener(image), None)
     except ImageServiceError as error:
         pending = PendingOriginal(None, error)
-    finally:
-        thread.join()
-    if "error" in found:
+    try:
+        return lookup(), pending
+    except BaseException:
         pending.close()
-        raise found["error"]
-    return found.get("stored"), pending
+        raise

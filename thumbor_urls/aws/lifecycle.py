@@ -21,11 +21,11 @@ import importlib
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from .. import background
 from ..config import Settings
 from ..errors import ImageServiceError
 from . import clients, secrets
@@ -63,7 +63,9 @@ def read_secrets_ahead(settings: Settings | None = None) -> bool:
     except Exception:  # a bad setting, say: prepare() meets it again and reports it
         return False
     if wanted:
-        reading = _in_thread("thumbor-urls-secrets", lambda: secrets.read_ahead(wanted, timeout))
+        reading = background.start(
+            "thumbor-urls-secrets", lambda: secrets.read_ahead(wanted, timeout)
+        )
         _READING.append(reading)
     return bool(wanted)
 
@@ -128,29 +130,6 @@ def register_after_answer(settings: Settings | None = None) -> bool:
         return False
     lambda_handler.write_after_answer(extension)
     return True
-
-
-def _in_thread(name: str, work: Callable[[], object]) -> Callable[[], object]:
-    """Start `work` in a thread called `name`; a function that waits for it and returns its
-    value or raises its exception."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as error:  # raised again in the thread that waits for it
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-
-    def wait() -> object:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")
-
-    return wait
 
 
 def needed_clients(settings: Settings) -> list[str]:
